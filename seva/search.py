@@ -1,0 +1,166 @@
+"""Find services in the catalog from what a citizen typed, in any script or romanisation.
+
+Every name and synonym of a service is folded to the common Latin key (``textnorm``); a
+query is matched token by token (exact, consonant skeleton, prefix, edit distance, and
+joined neighbours so "praman patra" meets "pramanapatra"), weighted by how rare a token is
+across the catalog, so "income" decides more than "certificate".
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from rapidfuzz import fuzz, process
+
+from seva.catalog import Catalog, Service
+from seva.textnorm import latin_key, skeleton
+
+# Words that say "I want / how do I get" rather than which service; folded at import time.
+_STOP_WORDS = """
+i me my we want need would like to apply applying application applications for a an the of
+get getting make making new issue issued issuing disposal please how what is are do can give
+about status check my details info information online process know tell want wanted help
+in on with from by and or it this that at
+mujhe muje mujko mera meri mere hame hamein humko chahiye chahie chaiye chahta chahti hai hain
+ke ki ka ko liye lie karna karni karvana banvana banana banwana kaise kese kaisa milega milegi
+kya kahan aur bhi se par me mein ho jata
+mote mate mora mo mor darkar dorkar darakara pain paain paen kemiti kana re ku heba hebo
+karibi kariba chahunchi chahuchi dia diantu kahantu achi achhi au ra ta
+मुझे मेरा मेरी मेरे हमें चाहिए है हैं के की का को लिए करना करनी बनवाना कैसे मिलेगा क्या कहाँ और से में
+ମୋତେ ମୋର ମୋ ଦରକାର ପାଇଁ କେମିତି କଣ କ'ଣ ରେ କୁ ହେବ କରିବି ଚାହୁଁଛି ଦିଅ ଦିଅନ୍ତୁ ଅଛି ଓ ଆଉ ର
+"""
+STOP_KEYS = frozenset(w for raw in _STOP_WORDS.split() for w in latin_key(raw).split())
+
+
+@dataclass(frozen=True)
+class Match:
+    service: Service
+    score: float
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The outcome of resolving free text: one service, a few candidates, or none."""
+
+    service: Optional[Service]
+    candidates: List[Match]
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.service is None and bool(self.candidates)
+
+
+def _tokens(text: str) -> List[str]:
+    return [t for t in latin_key(text).split() if t not in STOP_KEYS]
+
+
+def _variants(tokens: List[str]) -> List[Tuple[str, ...]]:
+    """The alias itself plus each neighbour pair joined ("praman patr" → "pramanpatr")."""
+    out = [tuple(tokens)]
+    for i in range(len(tokens) - 1):
+        out.append(tuple(tokens[:i] + [tokens[i] + tokens[i + 1]] + tokens[i + 2:]))
+    return out
+
+
+class ServiceIndex:
+    """An in-memory index over one catalog; build once, query many times."""
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+        self._aliases: List[Tuple[str, Tuple[str, ...]]] = []
+        for service in catalog.services.values():
+            texts = [*service.names.values(), *service.synonyms, service.official_name, service.id.replace("_", " ")]
+            seen = set()
+            for text in texts:
+                tokens = _tokens(text)
+                for variant in _variants(tokens) if tokens else []:
+                    if variant not in seen:
+                        seen.add(variant)
+                        self._aliases.append((service.id, variant))
+        doc_freq: Dict[str, set] = defaultdict(set)
+        for sid, tokens in self._aliases:
+            for token in tokens:
+                doc_freq[token].add(sid)
+        total = max(len(catalog.services), 1)
+        self._idf = {tok: math.log(1 + total / len(sids)) for tok, sids in doc_freq.items()}
+        self._vocab = list(self._idf)
+        self._skeletons: Dict[str, List[str]] = defaultdict(list)
+        for token in self._vocab:
+            if len(token) >= 3:
+                self._skeletons[skeleton(token)].append(token)
+        self._by_token: Dict[str, List[int]] = defaultdict(list)
+        for i, (_sid, tokens) in enumerate(self._aliases):
+            for token in set(tokens):
+                self._by_token[token].append(i)
+
+    def _similar(self, unit: str) -> Dict[str, float]:
+        sims: Dict[str, float] = {}
+        if unit in self._idf:
+            sims[unit] = 1.0
+        if len(unit) >= 3:
+            for token in self._skeletons.get(skeleton(unit), ()):
+                sims.setdefault(token, 0.85)
+        if len(unit) >= 4:
+            for token, score, _ in process.extract(unit, self._vocab, scorer=fuzz.ratio, score_cutoff=78, limit=None):
+                sims[token] = max(sims.get(token, 0.0), score / 100 * 0.9)
+        if len(unit) >= 3:
+            for token in self._vocab:
+                if len(token) > len(unit) and token.startswith(unit):
+                    sims[token] = max(sims.get(token, 0.0), 0.75)
+        return sims
+
+    def search(self, text: str, limit: int = 3) -> List[Match]:
+        """The best ``limit`` services for ``text``, best first, with scores in 0..1."""
+        tokens = _tokens(text)
+        if not tokens:
+            return []
+        units = tokens + [tokens[i] + tokens[i + 1] for i in range(len(tokens) - 1)]
+        sims = {unit: self._similar(unit) for unit in units}
+        best_token: Dict[str, float] = defaultdict(float)  # vocab token → best similarity
+        for unit_sims in sims.values():
+            for token, score in unit_sims.items():
+                best_token[token] = max(best_token[token], score)
+        candidate_aliases = {i for token in best_token for i in self._by_token[token]}
+        scores: Dict[str, float] = defaultdict(float)
+        for i in candidate_aliases:
+            sid, alias = self._aliases[i]
+            total = sum(self._idf[t] for t in alias)
+            covered = sum(self._idf[t] * best_token.get(t, 0.0) for t in alias)
+            coverage = covered / total if total else 0.0
+            used = sum(1 for u in tokens if any(sims[u].get(t) for t in alias))
+            joined = sum(1 for u in units[len(tokens):] if any(sims[u].get(t) for t in alias))
+            precision = min(1.0, (used + 2 * joined) / len(tokens))
+            score = 0.75 * coverage + 0.25 * precision
+            scores[sid] = max(scores[sid], score)
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        return [Match(self.catalog.services[sid], round(score, 4)) for sid, score in ranked[:limit]]
+
+    def resolve(self, text: str, accept: float = 0.62, margin: float = 0.12) -> Resolution:
+        """One clear service, or up to three candidates when unsure, or nothing."""
+        matches = [m for m in self.search(text, limit=3) if m.score >= 0.4]
+        if not matches:
+            return Resolution(None, [])
+        top = matches[0]
+        runner_up = matches[1].score if len(matches) > 1 else 0.0
+        if top.score >= accept and top.score - runner_up >= margin:
+            return Resolution(top.service, matches)
+        return Resolution(None, matches)
+
+
+_INDEXES: Dict[int, ServiceIndex] = {}
+
+
+def index_for(catalog: Catalog) -> ServiceIndex:
+    """A cached index for a loaded catalog object."""
+    key = id(catalog)
+    if key not in _INDEXES:
+        _INDEXES[key] = ServiceIndex(catalog)
+    return _INDEXES[key]
+
+
+def page(items: Sequence, number: int, size: int) -> Tuple[List, bool]:
+    """Items of page ``number`` (0-based) and whether another page follows."""
+    start = max(number, 0) * size
+    return list(items[start:start + size]), start + size < len(items)
