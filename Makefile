@@ -1,0 +1,73 @@
+# Seva assistant. Two commands do everything on a fresh machine:
+#   make run   - set up if needed, train if the model is stale, start the assistant
+#   make test  - set up if needed, run every check
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+RASA      := $(VENV)/bin/rasa
+MODEL     := models/seva.tar.gz
+TRAIN_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(wildcard components/*.py) seva/language.py seva/textnorm.py
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONDONTWRITEBYTECODE := 1
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+# Python 3.10 (Rasa 3.6 supports 3.8-3.10): on PATH, or installed under pyenv.
+PYTHON310 := $(shell command -v python3.10 2>/dev/null || \
+	( command -v pyenv >/dev/null 2>&1 && p=$$(pyenv prefix 3.10.13 2>/dev/null || pyenv prefix $$(pyenv versions --bare 2>/dev/null | grep '^3\.10' | tail -1) 2>/dev/null) && [ -x "$$p/bin/python3.10" ] && echo "$$p/bin/python3.10" ) || \
+	ls -1 $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -1)
+
+.PHONY: help setup train run test test-unit test-e2e validate check-catalog chat clean
+
+help:
+	@echo "make run    - set up, train if needed, start the action server and Rasa (Ctrl-C stops both)"
+	@echo "make test   - set up, then run every check (catalog, pytest, rasa data validate, rasa test, end-to-end)"
+	@echo "make chat   - talk to a running assistant from the terminal"
+	@echo "make check-catalog - check the service catalog after editing it"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@if [ -z "$(PYTHON310)" ]; then \
+		echo "error: Python 3.10 not found (Rasa 3.6 needs Python 3.8-3.10)." >&2; \
+		echo "Fix: install it, e.g. 'pyenv install 3.10.13', or put python3.10 on PATH." >&2; exit 1; fi
+	@echo "Setting up $(VENV) with $(PYTHON310)"
+	@[ -x $(PY) ] || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip<25"
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+setup: $(VENV)/.installed
+
+$(MODEL): $(VENV)/.installed $(TRAIN_INPUTS)
+	@mkdir -p models
+	$(RASA) train --fixed-model-name seva --out models --quiet
+	@touch $@
+
+train: $(MODEL)
+
+check-catalog: setup
+	$(PY) -m seva.catalog check
+
+validate: setup
+	$(RASA) data validate --fail-on-warnings --quiet
+
+test-unit: setup
+	$(PY) -m pytest -q tests/unit
+
+test-e2e: $(MODEL)
+	$(PY) -m pytest -q tests/e2e
+
+test: setup check-catalog test-unit validate $(MODEL)
+	$(RASA) test core --stories tests/stories --model $(MODEL) --fail-on-prediction-errors --out results
+	$(PY) -m pytest -q tests/e2e
+
+run: $(MODEL)
+	@scripts/run.sh
+
+chat: setup
+	$(PY) scripts/chat.py
+
+clean:
+	rm -rf models results var .pytest_cache

@@ -1,0 +1,102 @@
+"""Resolve what the citizen asked for against the catalog: apply for it, or tell about it."""
+from __future__ import annotations
+
+import uuid
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from seva.catalog import Service
+from seva.search import Resolution
+
+from actions.common import FORM_SLOTS, catalog, index, language, latest_entity, latest_text, payload, reset
+from actions.service_card import card
+from actions.texts import render
+
+
+def resolve(tracker: Tracker) -> Resolution:
+    """A tapped button names the service exactly; free text goes through fuzzy search."""
+    chosen = catalog().get(latest_entity(tracker, "service"))
+    if chosen:
+        return Resolution(chosen, [])
+    return index().resolve(latest_text(tracker))
+
+
+def offer_choices(dispatcher: CollectingDispatcher, resolution: Resolution, lang: str, intent: str) -> None:
+    dispatcher.utter_message(
+        text=render("utter_service_choices", lang),
+        buttons=[{"title": m.service.name(lang), "payload": payload(intent, service=m.service.id)}
+                 for m in resolution.candidates[:3]],
+    )
+
+
+def say_unknown(dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -> None:
+    query = " ".join(latest_text(tracker).split())[:60]
+    dispatcher.utter_message(
+        text=render("utter_service_unknown", lang, query=query),
+        buttons=[{"title": render("utter_services_button", lang), "payload": "/list_services"}],
+    )
+
+
+class ActionResolveService(Action):
+    """apply_service: state the service's facts and open its form, or ask which one."""
+
+    def name(self) -> Text:
+        return "action_resolve_service"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        lang = language(tracker)
+        resolution = resolve(tracker)
+        service: Optional[Service] = resolution.service
+        if service is None and resolution.ambiguous:
+            offer_choices(dispatcher, resolution, lang, "apply_service")
+            return [SlotSet("service_match", "choices")]
+        if service is None:
+            say_unknown(dispatcher, tracker, lang)
+            return [SlotSet("service_match", "unknown")]
+        dispatcher.utter_message(text=card(service, lang))
+        if service.information_only:
+            dispatcher.utter_message(text=render(
+                "utter_info_only", lang, designated=service.designated_officer or "Tahasildar"))
+            return [SlotSet("service", service.id), SlotSet("service_match", "info")]
+        dispatcher.utter_message(text=render("utter_form_start", lang, count=len(service.fields)))
+        return [
+            *reset(FORM_SLOTS),
+            SlotSet("service", service.id),
+            SlotSet("service_match", "form"),
+            SlotSet("answers", {}),
+            SlotSet("draft_id", uuid.uuid4().hex),
+        ]
+
+
+class ActionServiceInfo(Action):
+    """service_info: what a service needs and how long it takes, with a button to apply."""
+
+    def name(self) -> Text:
+        return "action_service_info"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        lang = language(tracker)
+        resolution = resolve(tracker)
+        service = resolution.service
+        if service is None and resolution.ambiguous:
+            offer_choices(dispatcher, resolution, lang, "service_info")
+            return []
+        if service is None:
+            say_unknown(dispatcher, tracker, lang)
+            return []
+        if service.information_only:
+            dispatcher.utter_message(text=card(service, lang))
+            dispatcher.utter_message(text=render(
+                "utter_info_only", lang, designated=service.designated_officer or "Tahasildar"))
+        else:
+            dispatcher.utter_message(
+                text=card(service, lang),
+                buttons=[{"title": render("utter_apply_button", lang),
+                          "payload": payload("apply_service", service=service.id)}],
+            )
+        return [SlotSet("service", service.id)]

@@ -1,0 +1,61 @@
+"""Submitting a completed form (exactly once) and cancelling one."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import (FORM_SLOTS, GRIEVANCE_SLOTS, catalog, fmt_date, language, officer_or_unknown,
+                            reset, store)
+from actions.service_card import time_limit_line
+from actions.texts import render
+
+
+class ActionSubmitApplication(Action):
+    """Store the application; a retried call with the same draft returns the same reference."""
+
+    def name(self) -> Text:
+        return "action_submit_application"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        lang = language(tracker)
+        service = catalog().get(tracker.get_slot("service"))
+        answers = tracker.get_slot("answers") or {}
+        draft_id = tracker.get_slot("draft_id")
+        complete = service is not None and draft_id and all(f.id in answers for f in service.fields)
+        if tracker.get_slot("confirm_answer") is not True or not complete:
+            dispatcher.utter_message(text=render("utter_not_submitted", lang))
+            return reset(FORM_SLOTS)
+        application = store().submit(
+            sender_id=tracker.sender_id, draft_id=str(draft_id), service_id=service.id, language=lang,
+            fields={f.id: answers[f.id] for f in service.fields}, time_limit_days=service.time_limit_days,
+        )
+        if application.due_date:
+            due = render("utter_due_date", lang, days=application.time_limit_days, due=fmt_date(application.due_date))
+        else:
+            due = time_limit_line(service, lang)
+        dispatcher.utter_message(text=render(
+            "utter_submitted", lang, service=service.name(lang), reference=application.reference, due=due,
+            designated=officer_or_unknown(service.designated_officer, lang),
+            appellate=officer_or_unknown(service.appellate_authority, lang),
+        ))
+        return [*reset(FORM_SLOTS), SlotSet("application_id", application.reference)]
+
+
+class ActionCancel(Action):
+    """cancel: leave whichever form is open without submitting anything."""
+
+    def name(self) -> Text:
+        return "action_cancel"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        lang = language(tracker)
+        if not tracker.active_loop_name:
+            dispatcher.utter_message(text=render("utter_nothing_to_cancel", lang))
+            return []
+        dispatcher.utter_message(text=render("utter_cancelled", lang))
+        return [ActiveLoop(None), *reset(set(FORM_SLOTS) | set(GRIEVANCE_SLOTS))]

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Start the action server and the Rasa server; Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RASA=.venv/bin/rasa
+RASA_PORT="${RASA_PORT:-5005}"
+ACTIONS_PORT="${ACTIONS_PORT:-5055}"
+mkdir -p var logs
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo; echo "Stopping..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "Stopped."
+}
+trap stop INT TERM EXIT
+
+"$RASA" run actions --actions actions --port "$ACTIONS_PORT" >logs/actions.log 2>&1 &
+pids+=($!)
+"$RASA" run --model models/seva.tar.gz --port "$RASA_PORT" --credentials credentials.yml \
+  --endpoints endpoints.yml >logs/rasa.log 2>&1 &
+pids+=($!)
+
+echo "Starting (logs in logs/actions.log and logs/rasa.log)..."
+for _ in $(seq 1 180); do
+  if curl -fsS "http://localhost:${RASA_PORT}/status" >/dev/null 2>&1 || \
+     curl -fsS "http://localhost:${RASA_PORT}/" >/dev/null 2>&1; then
+    break
+  fi
+  for pid in "${pids[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null; then echo "A server failed to start; see logs/." >&2; exit 1; fi
+  done
+  sleep 1
+done
+cat <<MSG
+
+Seva is running.
+  Talk to it in this terminal:   make chat        (in a second terminal)
+  Or over HTTP (REST channel):   curl -s localhost:${RASA_PORT}/webhooks/rest/webhook \\
+                                   -d '{"sender":"test-user","message":"ନମସ୍କାର"}'
+  Officer tools:                 .venv/bin/python -m seva.officer list
+Press Ctrl-C to stop.
+MSG
+wait -n "${pids[@]}"
+echo "A server exited; see logs/." >&2

@@ -1,0 +1,106 @@
+"""Start the real action server and `rasa run` on free ports, for end-to-end tests."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+MODEL = ROOT / "models" / "seva.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str, timeout: float = 2.0) -> Optional[bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.read()
+    except OSError:
+        return None
+
+
+class Stack:
+    """An action server and a Rasa server sharing one temporary state folder."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.actions_port = free_port()
+        self.rasa_port = free_port()
+        self.app_db_url = f"sqlite:///{workdir / 'apps.db'}"
+        self.endpoints = workdir / "endpoints.yml"
+        self.endpoints.write_text(
+            f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n'
+            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
+            encoding="utf-8")
+        self.env = {**os.environ, "APP_DB_URL": self.app_db_url, "RASA_TELEMETRY_ENABLED": "false",
+                    "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+        self.actions: Optional[subprocess.Popen] = None
+        self.rasa: Optional[subprocess.Popen] = None
+        self._logs: List = []
+
+    def _spawn(self, name: str, args: List[str]) -> subprocess.Popen:
+        log = open(self.workdir / f"{name}.log", "ab")
+        self._logs.append(log)
+        return subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+    def start_actions(self) -> None:
+        self.actions = self._spawn("actions", [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
+                                               "--port", str(self.actions_port)])
+        self._wait(f"http://127.0.0.1:{self.actions_port}/health", self.actions, "action server")
+
+    def start_rasa(self) -> None:
+        self.rasa = self._spawn("rasa", [str(BIN / "rasa"), "run", "--model", str(MODEL), "--port",
+                                         str(self.rasa_port), "--endpoints", str(self.endpoints),
+                                         "--credentials", str(ROOT / "credentials.yml")])
+        self._wait(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", self.rasa, "rasa run")
+
+    def _wait(self, url: str, process: subprocess.Popen, what: str, timeout: float = 240) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{what} exited with {process.returncode}; see {self.workdir}")
+            if _get(url) is not None:
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"{what} did not answer {url} within {timeout}s")
+
+    def stop_rasa(self, sig: int = signal.SIGTERM) -> None:
+        _stop(self.rasa, sig)
+        self.rasa = None
+
+    def stop(self) -> None:
+        _stop(self.rasa, signal.SIGTERM)
+        _stop(self.actions, signal.SIGTERM)
+        for log in self._logs:
+            log.close()
+
+    def say(self, sender: str, message: str) -> List[Dict]:
+        body = json.dumps({"sender": sender, "message": message}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook", body,
+                                         {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.load(response)
+
+
+def _stop(process: Optional[subprocess.Popen], sig: int) -> None:
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
