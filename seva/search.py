@@ -123,17 +123,25 @@ class ServiceIndex:
             for token, score in unit_sims.items():
                 best_token[token] = max(best_token[token], score)
         candidate_aliases = {i for token in best_token for i in self._by_token[token]}
+        # how much each query word says: the rarity of what it matches (unknown words
+        # count as rare, so a query with words no alias explains scores lower)
+        rare = max(self._idf.values(), default=1.0)
+        weight = {u: max((self._idf[t] for t in sims[u]), default=rare) for u in tokens}
+        total_weight = sum(weight.values()) or 1.0
         scores: Dict[str, float] = defaultdict(float)
         for i in candidate_aliases:
             sid, alias = self._aliases[i]
             total = sum(self._idf[t] for t in alias)
             covered = sum(self._idf[t] * best_token.get(t, 0.0) for t in alias)
             coverage = covered / total if total else 0.0
-            used = sum(1 for u in tokens if any(sims[u].get(t) for t in alias))
-            joined = sum(1 for u in units[len(tokens):] if any(sims[u].get(t) for t in alias))
-            precision = min(1.0, (used + 2 * joined) / len(tokens))
-            score = 0.75 * coverage + 0.25 * precision
-            scores[sid] = max(scores[sid], score)
+            explained = 0.0
+            for u in tokens:
+                direct = max((sims[u].get(t, 0.0) for t in alias), default=0.0)
+                joined = max((sims[j].get(t, 0.0) for j in units[len(tokens):] if u in _parts(j, tokens)
+                              for t in alias), default=0.0)
+                explained += weight[u] * max(direct, joined)
+            precision = explained / total_weight
+            scores[sid] = max(scores[sid], 0.6 * coverage + 0.4 * precision)
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         return [Match(self.catalog.services[sid], round(score, 4)) for sid, score in ranked[:limit]]
 
@@ -147,6 +155,14 @@ class ServiceIndex:
         if top.score >= accept and top.score - runner_up >= margin:
             return Resolution(top.service, matches)
         return Resolution(None, matches)
+
+
+def _parts(joined: str, tokens: List[str]) -> Tuple[str, ...]:
+    """The two neighbouring query tokens a joined unit was made of."""
+    for i in range(len(tokens) - 1):
+        if tokens[i] + tokens[i + 1] == joined:
+            return tokens[i], tokens[i + 1]
+    return ()
 
 
 _INDEXES: Dict[int, ServiceIndex] = {}

@@ -64,4 +64,4 @@ def test_odia_application_survives_a_restart(stack):
     other = text_of(stack.say("919437000222", f"status {match.group(0)}"))
     assert "ଆୟ" not in other and "Income" not in other
     mine = text_of(stack.say(SENDER, f"status {match.group(0)}"))
-    assert match.group(0) in mine and "1" in mine
+    assert match.group(0) in mine and "15" in mine and ODIA.search(mine), mine
