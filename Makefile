@@ -15,10 +15,8 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-# Python 3.10 (Rasa 3.6 supports 3.8-3.10): on PATH, or installed under pyenv.
-PYTHON310 := $(shell command -v python3.10 2>/dev/null || \
-	( command -v pyenv >/dev/null 2>&1 && p=$$(pyenv prefix 3.10.13 2>/dev/null || pyenv prefix $$(pyenv versions --bare 2>/dev/null | grep '^3\.10' | tail -1) 2>/dev/null) && [ -x "$$p/bin/python3.10" ] && echo "$$p/bin/python3.10" ) || \
-	ls -1 $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -1)
+# Python 3.10 (Rasa 3.6 supports 3.8-3.10): on PATH or under pyenv (see the script).
+PYTHON310 := $(shell scripts/find-python310.sh)
 
 .PHONY: help setup train run test test-unit test-e2e validate check-catalog chat clean
 
