@@ -8,7 +8,6 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 RASA      := $(VENV)/bin/rasa
 MODEL     := models/seva.tar.gz
-TRAIN_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(wildcard components/*.py) seva/language.py seva/textnorm.py
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -38,12 +37,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 setup: $(VENV)/.installed
 
-$(MODEL): $(VENV)/.installed $(TRAIN_INPUTS)
-	@mkdir -p models
-	$(RASA) train --fixed-model-name seva --out models --quiet
-	@touch $@
-
-train: $(MODEL)
+train: setup
+	@scripts/train-if-stale.sh
 
 check-catalog: setup
 	$(PY) -m seva.catalog check
@@ -54,14 +49,14 @@ validate: setup
 test-unit: setup
 	$(PY) -m pytest -q tests/unit
 
-test-e2e: $(MODEL)
+test-e2e: train
 	$(PY) -m pytest -q tests/e2e
 
-test: setup check-catalog test-unit validate $(MODEL)
+test: setup check-catalog test-unit validate train
 	$(RASA) test core --stories tests/stories --model $(MODEL) --fail-on-prediction-errors --out results
 	$(PY) -m pytest -q tests/e2e
 
-run: $(MODEL)
+run: train
 	@scripts/run.sh
 
 chat: setup
