@@ -34,7 +34,7 @@ def _get(url: str, timeout: float = 2.0) -> Optional[bytes]:
 class Stack:
     """An action server and a Rasa server sharing one temporary state folder."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, extra_env: Optional[Dict[str, str]] = None):
         self.workdir = workdir
         self.actions_port = free_port()
         self.rasa_port = free_port()
@@ -45,7 +45,7 @@ class Stack:
             f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
             encoding="utf-8")
         self.env = {**os.environ, "APP_DB_URL": self.app_db_url, "RASA_TELEMETRY_ENABLED": "false",
-                    "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+                    "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT), **(extra_env or {})}
         self.actions: Optional[subprocess.Popen] = None
         self.rasa: Optional[subprocess.Popen] = None
         self._logs: List = []
@@ -86,6 +86,15 @@ class Stack:
         _stop(self.actions, signal.SIGTERM)
         for log in self._logs:
             log.close()
+
+    @property
+    def webhook_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}/webhooks/whatsapp/webhook"
+
+    def log_text(self, name: str = "rasa") -> str:
+        for log in self._logs:
+            log.flush()
+        return (self.workdir / f"{name}.log").read_text(encoding="utf-8", errors="replace")
 
     def say(self, sender: str, message: str) -> List[Dict]:
         body = json.dumps({"sender": sender, "message": message}).encode()

@@ -1,0 +1,1 @@
+"""Input/output channels: the WhatsApp Cloud API channel and its parts."""

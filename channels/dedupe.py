@@ -1,0 +1,106 @@
+"""Remember which WhatsApp messages were already taken, durably, so each is answered once.
+
+Meta re-delivers a message when our 200 is slow or missing, for up to 7 days. Claiming a
+message id is one atomic insert (SQL primary key, or Redis ``SET NX``): of two identical
+deliveries arriving at the same moment exactly one wins, and a restart forgets nothing.
+Delivery statuses (sent/delivered/read/failed with error code) are kept in the same database.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from seva.store import DEFAULT_DB, _sqlite_pragmas
+
+KEEP_DAYS = 8  # Meta retries for 7 days
+
+metadata = sa.MetaData()
+inbound = sa.Table(
+    "whatsapp_inbound", metadata,
+    sa.Column("message_id", sa.String(200), primary_key=True),
+    sa.Column("claimed_at", sa.DateTime, nullable=False, index=True),
+)
+statuses = sa.Table(
+    "whatsapp_statuses", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("message_id", sa.String(200), nullable=False, index=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("recipient", sa.String(64), nullable=False),
+    sa.Column("error_code", sa.Integer, nullable=True),
+    sa.Column("error_title", sa.Text, nullable=True),
+    sa.Column("received_at", sa.DateTime, nullable=False),
+)
+
+
+class SQLMessageLog:
+    """SQLite by default, sharing the application database (``APP_DB_URL``)."""
+
+    def __init__(self, url: Optional[str] = None):
+        url = url or os.environ.get("APP_DB_URL") or f"sqlite:///{DEFAULT_DB}"
+        kwargs = {"future": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            if url.startswith("sqlite:///") and ":memory:" not in url:
+                os.makedirs(os.path.dirname(url[len("sqlite:///"):]) or ".", exist_ok=True)
+        self.engine = sa.create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+        self._prune()
+
+    def _prune(self) -> None:
+        cutoff = dt.datetime.utcnow() - dt.timedelta(days=KEEP_DAYS)
+        with self.engine.begin() as conn:
+            conn.execute(inbound.delete().where(inbound.c.claimed_at < cutoff))
+
+    def _claim(self, message_id: str) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(inbound.insert().values(message_id=message_id, claimed_at=dt.datetime.utcnow()))
+            return True
+        except IntegrityError:
+            return False
+
+    async def claim(self, message_id: str) -> bool:
+        """True the first time a message id is seen, False ever after."""
+        return await asyncio.to_thread(self._claim, message_id)
+
+    def _record(self, message_id, status, recipient, error_code, error_title) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(statuses.insert().values(
+                message_id=message_id, status=status, recipient=recipient, error_code=error_code,
+                error_title=error_title, received_at=dt.datetime.utcnow()))
+
+    async def record_status(self, message_id: str, status: str, recipient: str,
+                            error_code: Optional[int] = None, error_title: Optional[str] = None) -> None:
+        await asyncio.to_thread(self._record, message_id, status, recipient, error_code, error_title)
+
+    def failed(self):
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(statuses.select().where(statuses.c.status == "failed")).mappings()]
+
+
+class RedisMessageLog(SQLMessageLog):
+    """Claims in Redis (``SET NX EX``) for several Rasa instances; statuses stay in SQL."""
+
+    def __init__(self, redis_url: str, url: Optional[str] = None):
+        super().__init__(url)
+        import redis.asyncio as aioredis
+
+        self.redis = aioredis.from_url(redis_url)
+
+    async def claim(self, message_id: str) -> bool:
+        key = f"seva:wa:inbound:{message_id}"
+        return bool(await self.redis.set(key, json.dumps(dt.datetime.utcnow().isoformat()), nx=True,
+                                         ex=KEEP_DAYS * 86400))
+
+
+def message_log_from_env() -> SQLMessageLog:
+    redis_url = os.environ.get("WHATSAPP_DEDUPE_REDIS_URL")
+    return RedisMessageLog(redis_url) if redis_url else SQLMessageLog()

@@ -1,0 +1,129 @@
+"""One shared async client for the WhatsApp Cloud (Graph) API: send, mark read, media.
+
+Retries with exponential backoff and jitter on throttling (HTTP 429, code 130429) and on
+server errors (5xx, 131000) and timeouts, a bounded number of times. Permanent errors
+(131047 outside the 24-hour window, 100 bad parameter, 190 token, 131026 undeliverable …)
+are logged with their code and not retried.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+
+import aiohttp
+
+from channels.privacy import mask_phone
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
+RETRYABLE_CODES = {130429, 131000, 131016, 131048, 131056, 2}
+
+
+@dataclass
+class SendResult:
+    ok: bool
+    status: int
+    error_code: Optional[int] = None
+    message_id: Optional[str] = None
+    attempts: int = 1
+
+
+class GraphClient:
+    def __init__(self, base_url: str, access_token: str, phone_number_id: str, *, timeout: float = 10.0,
+                 max_attempts: int = 5, backoff_base: float = 0.5, backoff_cap: float = 8.0):
+        self.base_url = base_url.rstrip("/")
+        self.phone_number_id = phone_number_id
+        self._headers = {"Authorization": f"Bearer {access_token}"}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    def _delay(self, attempt: int, retry_after: Optional[float]) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.backoff_cap)
+        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1)))
+        return random.uniform(ceiling / 2, ceiling)  # "equal jitter"
+
+    async def send(self, body: Dict[str, Any]) -> SendResult:
+        """POST a message (or a read receipt) to /{phone_number_id}/messages."""
+        url = f"{self.base_url}/{self.phone_number_id}/messages"
+        to = mask_phone(body.get("to") or "")
+        kind = body.get("type") or body.get("status") or "?"
+        for attempt in range(1, self.max_attempts + 1):
+            retry_after: Optional[float] = None
+            try:
+                async with self._client().post(url, json=body) as response:
+                    status = response.status
+                    try:
+                        data = await response.json(content_type=None)
+                    except ValueError:
+                        data = {}
+                    if status == 200:
+                        messages = (data or {}).get("messages") or [{}]
+                        return SendResult(True, status, message_id=messages[0].get("id"), attempts=attempt)
+                    error = (data or {}).get("error") or {}
+                    code = error.get("code")
+                    header = response.headers.get("Retry-After")
+                    retry_after = float(header) if header and header.replace(".", "", 1).isdigit() else None
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                status, code = 0, None
+                logger.info("WhatsApp send %s to %s: network error %s (attempt %d)", kind, to,
+                            exc.__class__.__name__, attempt)
+            else:
+                retryable = status == 429 or status >= 500 or code in RETRYABLE_CODES
+                if not retryable:
+                    logger.warning("WhatsApp send %s to %s failed permanently: HTTP %s, code %s (%s)",
+                                   kind, to, status, code, (error.get("message") or "")[:120])
+                    return SendResult(False, status, code, attempts=attempt)
+                logger.info("WhatsApp send %s to %s: HTTP %s code %s, retrying (attempt %d)",
+                            kind, to, status, code, attempt)
+            if attempt < self.max_attempts:
+                await asyncio.sleep(self._delay(attempt, retry_after))
+        logger.warning("WhatsApp send %s to %s gave up after %d attempts", kind, to, self.max_attempts)
+        return SendResult(False, status, code, attempts=self.max_attempts)
+
+    async def mark_read(self, message_id: str, typing: bool = True) -> SendResult:
+        body: Dict[str, Any] = {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
+        if typing:
+            body["typing_indicator"] = {"type": "text"}
+        return await self.send(body)
+
+    async def download_media(self, media_id: str, max_bytes: int) -> Optional[bytes]:
+        """The two-step media flow: look up the short-lived URL, then fetch it (bearer both times)."""
+        for _ in range(2):  # a 404 on the URL means it expired: look it up once more
+            try:
+                async with self._client().get(f"{self.base_url}/{media_id}") as response:
+                    if response.status != 200:
+                        logger.warning("media lookup failed: HTTP %s", response.status)
+                        return None
+                    info = await response.json(content_type=None)
+                size = int(info.get("file_size") or 0)
+                if size > max_bytes:
+                    logger.info("media too large: %d bytes", size)
+                    return None
+                async with self._client().get(info["url"]) as response:
+                    if response.status == 404:
+                        continue
+                    if response.status != 200:
+                        return None
+                    data = await response.content.read(max_bytes + 1)
+                    return data if len(data) <= max_bytes else None
+            except (aiohttp.ClientError, asyncio.TimeoutError, KeyError, ValueError) as exc:
+                logger.warning("media download failed: %s", exc.__class__.__name__)
+                return None
+        return None

@@ -1,0 +1,260 @@
+"""A Rasa input/output channel for the WhatsApp Cloud API.
+
+Registered in credentials.yml as ``channels.whatsapp.WhatsAppInput``; the webhook is
+``/webhooks/whatsapp/webhook``. Configuration comes from the credentials entry or, when a
+key is absent there, from the environment: ``WHATSAPP_VERIFY_TOKEN``, ``WHATSAPP_APP_SECRET``,
+``WHATSAPP_ACCESS_TOKEN``, ``WHATSAPP_PHONE_NUMBER_ID``, ``WHATSAPP_API_BASE_URL``.
+
+The webhook checks size, signature and JSON, answers 200 at once and works in the
+background: each sender's messages in arrival order, different senders concurrently,
+every message id claimed once in a durable log (see dedupe.py) so re-deliveries are not
+answered twice.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import os
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Set, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from channels import whatsapp_outbound as outbound
+from channels.dedupe import SQLMessageLog, message_log_from_env
+from channels.graph_client import DEFAULT_BASE_URL, GraphClient
+from channels.privacy import mask_phone
+from channels.speech_port import Transcriber, default_transcriber
+from channels.whatsapp_inbound import (IGNORED_TYPES, TEXT_TYPES, InboundMessage, MalformedPayload, decode,
+                                       parse)
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1_000_000
+MAX_AUDIO_BYTES = 16 * 1024 * 1024
+SUPPORTED_LANGUAGES = ("en", "hi", "or")
+
+
+class WhatsAppOutput(OutputChannel):
+    """Sends Rasa's responses as WhatsApp messages, within Meta's limits."""
+
+    def __init__(self, client: GraphClient, menus: Dict[str, Dict[str, str]]):
+        self.client = client
+        self.menus = menus
+
+    @classmethod
+    def name(cls) -> Text:
+        return "whatsapp"
+
+    async def _post_all(self, bodies: Iterable[Dict[str, Any]]) -> None:
+        for body in bodies:
+            await self.client.send(body)
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self._post_all(outbound.text_messages(recipient_id, text))
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
+                                     **kwargs: Any) -> None:
+        result = outbound.buttons_message(recipient_id, text, buttons)
+        if result.menu:
+            self.menus[recipient_id] = result.menu
+        await self._post_all(result.bodies)
+
+    async def send_quick_replies(self, recipient_id: Text, text: Text, quick_replies: List[Dict[Text, Any]],
+                                 **kwargs: Any) -> None:
+        await self.send_text_with_buttons(recipient_id, text, quick_replies)
+
+    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+        await self._post_all([outbound.image_message(recipient_id, image)])
+
+    async def send_attachment(self, recipient_id: Text, attachment: Any, **kwargs: Any) -> None:
+        if isinstance(attachment, dict):
+            url, name = attachment.get("url") or attachment.get("link"), attachment.get("filename")
+        else:
+            url, name = str(attachment), None
+        if url and str(url).startswith("http"):
+            await self._post_all([outbound.document_message(recipient_id, url, name)])
+        else:
+            await self.send_text_message(recipient_id, str(attachment))
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        await self._post_all([outbound.custom_message(recipient_id, json_message)])
+
+
+class WhatsAppInput(InputChannel):
+    @classmethod
+    def name(cls) -> Text:
+        return "whatsapp"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WhatsAppInput":
+        creds = credentials or {}
+
+        def setting(key: str, env: str, default: str = "") -> str:
+            return str(creds.get(key) or os.environ.get(env) or default)
+
+        return cls(
+            verify_token=setting("verify_token", "WHATSAPP_VERIFY_TOKEN"),
+            app_secret=setting("app_secret", "WHATSAPP_APP_SECRET"),
+            access_token=setting("access_token", "WHATSAPP_ACCESS_TOKEN"),
+            phone_number_id=setting("phone_number_id", "WHATSAPP_PHONE_NUMBER_ID"),
+            api_base_url=setting("api_base_url", "WHATSAPP_API_BASE_URL", DEFAULT_BASE_URL),
+            max_body_bytes=int(setting("max_body_bytes", "WHATSAPP_MAX_BODY_BYTES", str(MAX_BODY_BYTES))),
+        )
+
+    def __init__(self, verify_token: str, app_secret: str, access_token: str, phone_number_id: str,
+                 api_base_url: str = DEFAULT_BASE_URL, max_body_bytes: int = MAX_BODY_BYTES,
+                 message_log: Optional[SQLMessageLog] = None, transcriber: Optional[Transcriber] = None):
+        self.verify_token = verify_token
+        self.app_secret = app_secret.encode() if app_secret else b""
+        self.max_body_bytes = max_body_bytes
+        self.client = GraphClient(api_base_url, access_token, phone_number_id)
+        self._log = message_log
+        self.transcriber = transcriber or default_transcriber()
+        self._queues: Dict[str, asyncio.Queue] = {}
+        self._tasks: Set[asyncio.Task] = set()
+        self.menus: Dict[str, Dict[str, str]] = {}
+        self._app = None
+        if not self.app_secret:
+            logger.warning("WHATSAPP_APP_SECRET is not set: every webhook POST will be refused (401)")
+
+    @property
+    def log(self) -> SQLMessageLog:
+        if self._log is None:
+            self._log = message_log_from_env()
+        return self._log
+
+    def get_output_channel(self) -> OutputChannel:
+        return WhatsAppOutput(self.client, self.menus)
+
+    # ------------------------------------------------------------------ HTTP
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("whatsapp_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            mode = request.args.get("hub.mode")
+            token = request.args.get("hub.verify_token") or ""
+            challenge = request.args.get("hub.challenge") or ""
+            if mode == "subscribe" and self.verify_token and hmac.compare_digest(
+                    token.encode(), self.verify_token.encode()):
+                return response.text(challenge)
+            return response.text("forbidden", status=403)
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            declared = request.headers.get("content-length")
+            raw = request.body or b""
+            if len(raw) > self.max_body_bytes or (declared and declared.isdigit() and int(declared) > self.max_body_bytes):
+                return response.text("payload too large", status=413)
+            signature = request.headers.get("x-hub-signature-256")
+            if not signature or not self.app_secret:
+                return response.text("missing signature", status=401)
+            expected = "sha256=" + hmac.new(self.app_secret, raw, hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
+                return response.text("invalid signature", status=403)
+            try:
+                note = parse(decode(raw))
+            except MalformedPayload as error:
+                logger.info("WhatsApp webhook: malformed body (%s)", error)
+                return response.text("malformed payload", status=400)
+            self._app = request.app
+            for status in note.statuses:
+                self._spawn(self._record_status(status))
+            for message in sorted(note.messages, key=lambda m: m.timestamp):
+                self._enqueue(message, on_new_message)
+            return response.text("ok")
+
+        return webhook
+
+    # ------------------------------------------------------------ background
+    def _spawn(self, coroutine) -> asyncio.Task:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)  # keep a strong reference until done
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _enqueue(self, message: InboundMessage, on_new_message) -> None:
+        queue = self._queues.get(message.sender)
+        if queue is None:
+            queue = self._queues[message.sender] = asyncio.Queue()
+            self._spawn(self._drain(message.sender, queue, on_new_message))
+        queue.put_nowait(message)
+
+    async def _drain(self, sender: str, queue: asyncio.Queue, on_new_message) -> None:
+        try:
+            while True:
+                try:
+                    message = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+                try:
+                    await self._handle(message, on_new_message)
+                except Exception as error:  # one message must never stop the sender's queue
+                    logger.error("WhatsApp message %s from %s failed: %s", message.message_id[-12:],
+                                 mask_phone(sender), error.__class__.__name__, exc_info=True)
+        finally:
+            if self._queues.get(sender) is queue:
+                del self._queues[sender]
+
+    async def _record_status(self, status) -> None:
+        if status.status == "failed":
+            logger.warning("WhatsApp delivery failed to %s: code %s (%s)", mask_phone(status.recipient),
+                           status.error_code, status.error_title or "")
+        await self.log.record_status(status.message_id, status.status, mask_phone(status.recipient),
+                                     status.error_code, status.error_title)
+
+    async def _handle(self, message: InboundMessage, on_new_message) -> None:
+        if message.type in IGNORED_TYPES:
+            return
+        if not await self.log.claim(message.message_id):
+            logger.info("WhatsApp duplicate %s from %s ignored", message.message_id[-12:], mask_phone(message.sender))
+            return
+        logger.info("WhatsApp %s message from %s", message.type, mask_phone(message.sender))
+        self._spawn(self.client.mark_read(message.message_id, typing=True))
+        text = await self._text_for(message)
+        if text is None:
+            return
+        metadata = {"whatsapp": {"message_id": message.message_id, "type": message.type,
+                                 "profile_name": message.profile_name}}
+        await on_new_message(UserMessage(
+            text, self.get_output_channel(), message.sender, input_channel=self.name(),
+            message_id=message.message_id, metadata=metadata))
+
+    async def _text_for(self, message: InboundMessage) -> Optional[str]:
+        if message.type in TEXT_TYPES:
+            if not message.text or not message.text.strip():
+                return None
+            menu = self.menus.get(message.sender) or {}
+            return menu.get(message.text.strip(), message.text)
+        if message.type == "audio":
+            return await self._voice_text(message)
+        return '/unsupported_message{"kind":%s}' % json.dumps(message.type)
+
+    async def _voice_text(self, message: InboundMessage) -> str:
+        audio = await self.client.download_media(message.media_id, MAX_AUDIO_BYTES) if message.media_id else None
+        if audio is not None:
+            language = await self._conversation_language(message.sender)
+            mime = (message.mime_type or "audio/ogg").split(";")[0].strip()
+            transcript = await self.transcriber.transcribe(audio, mime, language)
+            if transcript is not None and transcript.text.strip():
+                return transcript.text
+        return "/voice_note"
+
+    async def _conversation_language(self, sender: str) -> Optional[str]:
+        """The ``language`` slot of the sender's conversation, to hint speech recognition."""
+        agent = getattr(getattr(self._app, "ctx", None), "agent", None)
+        if agent is None or agent.tracker_store is None:
+            return None
+        tracker = await agent.tracker_store.retrieve(sender)
+        value = tracker.get_slot("language") if tracker else None
+        return value if value in SUPPORTED_LANGUAGES else None

@@ -1,0 +1,381 @@
+"""A fake WhatsApp Cloud API: validates what we send the way Meta does, serves media,
+records everything, can be told to fail, and delivers webhooks the way Meta does.
+
+Run standalone: ``python -m fakegraph.server --port 8765 --webhook URL --app-secret S``.
+Tests start it in-process (``FakeGraph.start()`` runs it on its own thread and loop).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import secrets
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from aiohttp import web
+
+TOKEN_DEFAULT = "fake-access-token"
+
+
+def meta_json(payload: Any) -> bytes:
+    """Serialise like Meta: non-ASCII as \\uXXXX and "/" as "\\/" (signature tests rely on it)."""
+    return json.dumps(payload, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/").encode()
+
+
+def sign(body: bytes, app_secret: str) -> str:
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _error(code: int, message: str, http: int = 400, details: str = "") -> web.Response:
+    body = {"error": {"message": message, "type": "OAuthException", "code": code,
+                      "error_data": {"messaging_product": "whatsapp", "details": details or message},
+                      "fbtrace_id": secrets.token_hex(8)}}
+    return web.json_response(body, status=http)
+
+
+def validate_message(body: Dict[str, Any]) -> Optional[str]:
+    """Why Meta would refuse this body (code 100), or None when it is valid."""
+    if body.get("messaging_product") != "whatsapp":
+        return "messaging_product must be whatsapp"
+    if body.get("status") == "read":
+        return None if isinstance(body.get("message_id"), str) else "message_id is required"
+    if not isinstance(body.get("to"), str) or not body["to"]:
+        return "to is required"
+    kind = body.get("type", "text")
+    content = body.get(kind)
+    if not isinstance(content, dict):
+        return f"{kind} object is required"
+    if kind == "text":
+        text = content.get("body")
+        if not isinstance(text, str) or not text.strip():
+            return "text.body is required"
+        if len(text) > 4096:
+            return "text.body is longer than 4096 characters"
+        return None
+    if kind == "interactive":
+        return _validate_interactive(content)
+    if kind in {"image", "document", "audio", "video", "sticker"}:
+        if not (content.get("link") or content.get("id")):
+            return f"{kind}.link or {kind}.id is required"
+        if len(content.get("caption") or "") > 1024:
+            return "caption is longer than 1024 characters"
+        return None
+    if kind in {"location", "contacts", "reaction", "template"}:
+        return None
+    return f"unknown message type {kind}"
+
+
+def _validate_interactive(content: Dict[str, Any]) -> Optional[str]:
+    body = (content.get("body") or {}).get("text")
+    if not isinstance(body, str) or not body.strip():
+        return "interactive.body.text is required"
+    if len(body) > 1024:
+        return "interactive.body.text is longer than 1024 characters"
+    action = content.get("action") or {}
+    if content.get("type") == "button":
+        buttons = action.get("buttons") or []
+        if not 1 <= len(buttons) <= 3:
+            return "interactive buttons: between 1 and 3 buttons"
+        ids = []
+        for button in buttons:
+            reply = button.get("reply") or {}
+            title, bid = reply.get("title"), reply.get("id")
+            if not isinstance(title, str) or not title or len(title) > 20:
+                return "button title must be 1-20 characters"
+            if not isinstance(bid, str) or not bid or len(bid) > 256:
+                return "button id must be 1-256 characters"
+            ids.append(bid)
+        return None if len(set(ids)) == len(ids) else "button ids must be unique"
+    if content.get("type") == "list":
+        label = action.get("button")
+        if not isinstance(label, str) or not label or len(label) > 20:
+            return "list button label must be 1-20 characters"
+        sections = action.get("sections") or []
+        if not 1 <= len(sections) <= 10:
+            return "list: between 1 and 10 sections"
+        rows = [row for section in sections for row in section.get("rows") or []]
+        if not 1 <= len(rows) <= 10:
+            return "list: between 1 and 10 rows in total"
+        if len(sections) > 1 and any(not s.get("title") for s in sections):
+            return "section title is required with several sections"
+        if any(len(s.get("title") or "") > 24 for s in sections):
+            return "section title is longer than 24 characters"
+        for row in rows:
+            if not isinstance(row.get("title"), str) or not row["title"] or len(row["title"]) > 24:
+                return "row title must be 1-24 characters"
+            if len(row.get("description") or "") > 72:
+                return "row description is longer than 72 characters"
+            if not isinstance(row.get("id"), str) or not row["id"] or len(row["id"]) > 200:
+                return "row id must be 1-200 characters"
+        ids = [row["id"] for row in rows]
+        return None if len(set(ids)) == len(ids) else "row ids must be unique"
+    return "interactive.type must be button or list"
+
+
+@dataclass
+class Failure:
+    mode: str  # "500", "429", "131047", "slow"
+    count: int
+    delay: float = 0.0
+
+
+@dataclass
+class Media:
+    data: bytes
+    mime_type: str
+    url_token: str
+    url_expires: float
+
+
+class FakeGraph:
+    """The fake server. Thread-safe enough for tests: lists are appended on the server loop."""
+
+    def __init__(self, access_token: str = TOKEN_DEFAULT, app_secret: str = "fake-app-secret",
+                 webhook_url: Optional[str] = None, phone_number_id: str = "106540352242922"):
+        self.access_token = access_token
+        self.app_secret = app_secret
+        self.webhook_url = webhook_url
+        self.phone_number_id = phone_number_id
+        self.sent: List[Dict[str, Any]] = []  # accepted message bodies (not read receipts)
+        self.reads: List[Dict[str, Any]] = []  # read receipts / typing indicators
+        self.rejected: List[Tuple[int, Dict[str, Any]]] = []  # (error code, body)
+        self.attempts = 0
+        self.failures: List[Failure] = []
+        self.media: Dict[str, Media] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self.port: Optional[int] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._runner: Optional[web.AppRunner] = None
+        self._thread: Optional[threading.Thread] = None
+
+    # ------------------------------------------------------------- control
+    def fail(self, mode: str, count: int = 1, delay: float = 0.0) -> None:
+        with self._lock:
+            self.failures.append(Failure(mode, count, delay))
+
+    def add_media(self, data: bytes, mime_type: str = "audio/ogg; codecs=opus") -> str:
+        media_id = str(10**15 + next(self._ids))
+        self.media[media_id] = Media(data, mime_type, secrets.token_urlsafe(12), 0.0)
+        return media_id
+
+    def messages_to(self, wa_id: str) -> List[Dict[str, Any]]:
+        return [body for body in list(self.sent) if body.get("to") == wa_id]
+
+    def reset(self) -> None:
+        with self._lock:
+            self.sent.clear()
+            self.reads.clear()
+            self.rejected.clear()
+            self.failures.clear()
+            self.attempts = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v21.0"
+
+    # -------------------------------------------------------------- server
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=20 * 1024 * 1024)
+        app.router.add_post("/{version}/{phone_number_id}/messages", self._messages)
+        app.router.add_get("/{version}/{media_id}", self._media_info)
+        app.router.add_get("/media-download/{token}", self._media_download)
+        return app
+
+    def _authorised(self, request: web.Request) -> bool:
+        return hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {self.access_token}")
+
+    def _next_failure(self) -> Optional[Failure]:
+        with self._lock:
+            while self.failures and self.failures[0].count <= 0:
+                self.failures.pop(0)
+            if not self.failures:
+                return None
+            failure = self.failures[0]
+            failure.count -= 1
+            return failure
+
+    async def _messages(self, request: web.Request) -> web.Response:
+        self.attempts += 1
+        if not self._authorised(request):
+            return _error(190, "Error validating access token", 401)
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(100, "(#100) Invalid JSON", 400)
+        problem = validate_message(body) if isinstance(body, dict) else "body must be an object"
+        if problem:
+            self.rejected.append((100, body))
+            return _error(100, "(#100) Invalid parameter", 400, problem)
+        failure = self._next_failure() if body.get("status") != "read" else None
+        if failure is not None:
+            if failure.mode == "500":
+                return _error(131000, "Something went wrong", 500)
+            if failure.mode == "429":
+                return _error(130429, "Rate limit hit", 429)
+            if failure.mode == "131047":
+                self.rejected.append((131047, body))
+                return _error(131047, "Re-engagement message", 400,
+                              "More than 24 hours have passed since the recipient last replied")
+            if failure.mode == "slow":
+                await asyncio.sleep(failure.delay)
+        if body.get("status") == "read":
+            self.reads.append(body)
+            return web.json_response({"success": True})
+        self.sent.append(body)
+        wamid = "wamid.fake" + secrets.token_hex(10)
+        return web.json_response({"messaging_product": "whatsapp",
+                                  "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                                  "messages": [{"id": wamid}]})
+
+    async def _media_info(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return _error(190, "Error validating access token", 401)
+        media = self.media.get(request.match_info["media_id"])
+        if media is None:
+            return _error(100, "(#100) Unknown media", 404)
+        media.url_token = secrets.token_urlsafe(12)
+        media.url_expires = time.monotonic() + 300  # URLs live 5 minutes
+        return web.json_response({
+            "messaging_product": "whatsapp", "id": request.match_info["media_id"], "mime_type": media.mime_type,
+            "sha256": base64.b64encode(hashlib.sha256(media.data).digest()).decode(),
+            "file_size": str(len(media.data)),
+            "url": f"http://127.0.0.1:{self.port}/media-download/{media.url_token}",
+        })
+
+    async def _media_download(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return web.Response(status=401)
+        for media in self.media.values():
+            if media.url_token == request.match_info["token"] and time.monotonic() < media.url_expires:
+                return web.Response(body=media.data, content_type=media.mime_type.split(";")[0])
+        return web.Response(status=404)
+
+    def start(self, port: int = 0) -> "FakeGraph":
+        """Run on a background thread with its own event loop; returns when it listens."""
+        ready = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            self._runner = web.AppRunner(self.app(), access_log=None)
+            self._loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, "127.0.0.1", port)
+            self._loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, daemon=True, name="fake-graph")
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        async def shutdown() -> None:
+            await self._runner.cleanup()
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    # ------------------------------------------------------------ webhooks
+    def deliver(self, payload: Dict[str, Any], *, url: Optional[str] = None, secret: Optional[str] = None,
+                retries: int = 3, raw: Optional[bytes] = None, signature: Optional[str] = "auto") -> List[int]:
+        """POST a webhook like Meta: Meta's escaping, signed, re-delivered on non-200.
+
+        Returns the status codes of the attempts made."""
+        body = raw if raw is not None else meta_json(payload)
+        headers = {"Content-Type": "application/json"}
+        if signature == "auto":
+            headers["X-Hub-Signature-256"] = sign(body, secret or self.app_secret)
+        elif signature is not None:
+            headers["X-Hub-Signature-256"] = signature
+        codes = []
+        for attempt in range(retries + 1):
+            request = urllib.request.Request(url or self.webhook_url, body, headers)
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    codes.append(response.status)
+            except urllib.error.HTTPError as error:
+                codes.append(error.code)
+            except OSError:
+                codes.append(0)
+            if codes[-1] == 200:
+                break
+            if attempt < retries:
+                time.sleep(min(0.2 * 2 ** attempt, 2))
+        return codes
+
+
+# ---------------------------------------------------------------- payloads
+_wamids = itertools.count(1)
+
+
+def new_wamid() -> str:
+    return "wamid." + base64.b64encode(f"fake-{next(_wamids)}-{secrets.token_hex(6)}".encode()).decode()
+
+
+def envelope(messages: List[Dict[str, Any]] = (), statuses: List[Dict[str, Any]] = (),
+             contacts: Optional[List[Dict[str, Any]]] = None, phone_number_id: str = "106540352242922") -> Dict[str, Any]:
+    value: Dict[str, Any] = {"messaging_product": "whatsapp",
+                             "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id}}
+    if messages:
+        senders = {m["from"] for m in messages}
+        value["contacts"] = contacts if contacts is not None else [
+            {"profile": {"name": "Test Citizen"}, "wa_id": s} for s in sorted(senders)]
+        value["messages"] = list(messages)
+    if statuses:
+        value["statuses"] = list(statuses)
+    return {"object": "whatsapp_business_account",
+            "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]}
+
+
+def text(sender: str, body: str, wamid: Optional[str] = None, ts: Optional[int] = None) -> Dict[str, Any]:
+    return {"from": sender, "id": wamid or new_wamid(), "timestamp": str(ts or int(time.time())), "type": "text",
+            "text": {"body": body}}
+
+
+def button_reply(sender: str, reply_id: str, title: str = "…", wamid: Optional[str] = None) -> Dict[str, Any]:
+    return {"from": sender, "id": wamid or new_wamid(), "timestamp": str(int(time.time())), "type": "interactive",
+            "interactive": {"type": "button_reply", "button_reply": {"id": reply_id, "title": title}}}
+
+
+def list_reply(sender: str, reply_id: str, title: str = "…", wamid: Optional[str] = None) -> Dict[str, Any]:
+    return {"from": sender, "id": wamid or new_wamid(), "timestamp": str(int(time.time())), "type": "interactive",
+            "interactive": {"type": "list_reply", "list_reply": {"id": reply_id, "title": title, "description": ""}}}
+
+
+def media_message(sender: str, kind: str, media_id: str = "1", **extra: Any) -> Dict[str, Any]:
+    content = {"id": media_id, "mime_type": extra.pop("mime_type", "image/jpeg"), "sha256": "x", **extra}
+    return {"from": sender, "id": new_wamid(), "timestamp": str(int(time.time())), "type": kind, kind: content}
+
+
+def status(message_id: str, recipient: str, state: str, error_code: Optional[int] = None) -> Dict[str, Any]:
+    item: Dict[str, Any] = {"id": message_id, "status": state, "timestamp": str(int(time.time())),
+                            "recipient_id": recipient}
+    if error_code:
+        item["errors"] = [{"code": error_code, "title": "Message failed to send"}]
+    return item
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--access-token", default=TOKEN_DEFAULT)
+    args = parser.parse_args()
+    fake = FakeGraph(access_token=args.access_token)
+    web.run_app(fake.app(), host="127.0.0.1", port=args.port)
+
+
+if __name__ == "__main__":
+    main()

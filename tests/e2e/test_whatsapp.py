@@ -1,0 +1,248 @@
+"""The WhatsApp channel against the real `rasa run` (trained model, real action server)
+and the fake Graph API, all on free loopback ports."""
+import concurrent.futures
+import json
+import re
+import sqlite3
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from fakegraph.server import (FakeGraph, button_reply, envelope, list_reply, media_message, meta_json, new_wamid,
+                              sign, status, text, validate_message)
+from tests.e2e.servers import MODEL, Stack
+
+SECRET, VERIFY = "e2e-app-secret", "e2e-verify-token"
+ODIA = re.compile(r"[\u0b00-\u0b7f]")
+
+
+@pytest.fixture(scope="module")
+def fake():
+    server = FakeGraph(app_secret=SECRET).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, fake):
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run `make train` first")
+    stack = Stack(tmp_path_factory.mktemp("wa"), extra_env={
+        "WHATSAPP_VERIFY_TOKEN": VERIFY, "WHATSAPP_APP_SECRET": SECRET,
+        "WHATSAPP_ACCESS_TOKEN": fake.access_token, "WHATSAPP_PHONE_NUMBER_ID": fake.phone_number_id,
+        "WHATSAPP_API_BASE_URL": fake.base_url})
+    stack.start_actions()
+    stack.start_rasa()
+    fake.webhook_url = stack.webhook_url
+    yield stack
+    stack.stop()
+
+
+def wait_for(fake, wa_id, count, timeout=60.0):
+    """The bodies sent to ``wa_id`` once there are at least ``count`` (or fail)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sent = fake.messages_to(wa_id)
+        if len(sent) >= count:
+            return sent
+        time.sleep(0.05)
+    raise AssertionError(f"{wa_id}: expected {count} messages, got {fake.messages_to(wa_id)}")
+
+
+def quiet(fake, wa_id, seconds=1.5):
+    """The messages to ``wa_id`` after nothing new arrived for ``seconds``."""
+    last, since = -1, time.monotonic()
+    while time.monotonic() - since < seconds:
+        now = len(fake.messages_to(wa_id))
+        if now != last:
+            last, since = now, time.monotonic()
+        time.sleep(0.05)
+    return fake.messages_to(wa_id)
+
+
+def body_text(body):
+    kind = body["type"]
+    if kind == "text":
+        return body["text"]["body"]
+    if kind == "interactive":
+        return body["interactive"]["body"]["text"]
+    return ""
+
+
+def ask(fake, wa_id, message, expect=1):
+    before = len(fake.messages_to(wa_id))
+    codes = fake.deliver(envelope([message]))
+    assert codes[-1] == 200
+    wait_for(fake, wa_id, before + expect)
+    return quiet(fake, wa_id)[before:]
+
+
+def http(method, url, body=None, headers=None):
+    request = urllib.request.Request(url, body, headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_verification_handshake(stack):
+    base = stack.webhook_url
+    code, body = http("GET", f"{base}?hub.mode=subscribe&hub.verify_token={VERIFY}&hub.challenge=1158201444")
+    assert (code, body) == (200, b"1158201444")
+    assert http("GET", f"{base}?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1")[0] == 403
+    assert http("GET", base)[0] == 403
+
+
+def test_signatures(stack, fake):
+    raw = meta_json(envelope([text("919800000001", "ମୋତେ ଆୟ / income")]))
+    assert b"\\u" in raw and b"\\/" in raw
+    headers = {"Content-Type": "application/json"}
+    assert http("POST", stack.webhook_url, raw, headers)[0] == 401
+    assert http("POST", stack.webhook_url, raw, {**headers, "X-Hub-Signature-256": "sha256=" + "0" * 64})[0] == 403
+    other_app = sign(raw, "another-apps-secret")
+    assert http("POST", stack.webhook_url, raw, {**headers, "X-Hub-Signature-256": other_app})[0] == 403
+    assert http("POST", stack.webhook_url, raw, {**headers, "X-Hub-Signature-256": sign(raw, SECRET)})[0] == 200
+    wait_for(fake, "919800000001", 1)
+
+
+def test_bad_bodies_get_documented_codes_and_the_server_keeps_answering(stack, fake):
+    def post(raw):
+        return http("POST", stack.webhook_url, raw, {"X-Hub-Signature-256": sign(raw, SECRET)})[0]
+    assert post(b"{not json") == 400
+    assert post(b'{"object":"instagram","entry":[]}') == 400
+    assert post(b"[1,2]") == 400
+    assert post(b"x" * 2_000_000) == 413
+    assert post(meta_json({"object": "whatsapp_business_account", "entry": [{"changes": [{"value": {
+        "messages": [{"id": 1}, {"type": "text"}]}}]}]})) == 200
+    assert post(meta_json(envelope([text("919800000002", "/greet")]))) == 200
+    wait_for(fake, "919800000002", 2)
+
+
+def test_a_whole_odia_application_through_the_webhook(stack, fake):
+    me = "919437000333"
+    replies = ask(fake, me, text(me, "ନମସ୍କାର"), expect=2)
+    assert ODIA.search(body_text(replies[0])) and replies[0]["type"] == "interactive"
+    replies = ask(fake, me, text(me, "ମୋତେ ଆୟ ପ୍ରମାଣପତ୍ର ଦରକାର"), expect=3)
+    assert "(1/5)" in body_text(replies[-1])
+    for answer, step in [("ରମେଶ ସାହୁ", "(2/5)"), ("ଗୋପାଳ ସାହୁ", "(3/5)"), ("କଟକ", "(4/5)"), ("୬୦୦୦୦", "(5/5)")]:
+        replies = ask(fake, me, text(me, answer))
+        assert step in body_text(replies[-1]), replies
+    choice = replies[-1]["interactive"]
+    assert choice["type"] == "list"  # four purposes: a list, within Meta's limits
+    row = next(r for r in choice["action"]["sections"][0]["rows"] if r["id"] == "education")
+    replies = ask(fake, me, list_reply(me, row["id"], row["title"]))
+    summary = replies[-1]["interactive"]
+    assert summary["type"] == "button" and "₹60,000" in summary["body"]["text"]
+    yes = summary["action"]["buttons"][0]["reply"]
+    replies = ask(fake, me, button_reply(me, yes["id"], yes["title"]))
+    done = body_text(replies[-1])
+    assert re.search(r"ORT-\w{4}-\w{4}", done) and ODIA.search(done)
+    assert all(validate_message(b) is None for b in fake.messages_to(me))
+    assert not [r for r in fake.rejected if r[1].get("to") == me]
+
+
+def test_each_inbound_message_is_marked_read_with_typing(stack, fake):
+    me = "919800000003"
+    message = text(me, "/thank")
+    ask(fake, me, message)
+    reads = [r for r in fake.reads if r["message_id"] == message["id"]]
+    assert reads and reads[0]["typing_indicator"] == {"type": "text"}
+
+
+def test_duplicates_sequential_concurrent_and_after_restart_get_one_reply(stack, fake):
+    me = "919800000004"
+    message = text(me, "/thank", wamid=new_wamid())
+    ask(fake, me, message)
+    assert fake.deliver(envelope([message]))[-1] == 200  # Meta re-delivers
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:  # and at the same moment
+        codes = list(pool.map(lambda _: fake.deliver(envelope([message]), retries=0)[-1], range(4)))
+    assert codes == [200] * 4
+    assert len(quiet(fake, me, 2.0)) == 1
+    stack.stop_rasa()
+    stack.start_rasa()
+    assert fake.deliver(envelope([message]))[-1] == 200
+    assert len(quiet(fake, me, 2.0)) == 1
+
+
+def test_fifty_senders_five_messages_each_concurrently(stack, fake):
+    script = ["/greet", "/list_services", "/human_help", "/thank", "/goodbye"]
+    senders = [f"9198000{n:05d}" for n in range(100, 150)]
+    expected = ["greet", "greet", "list", "help", "thanks", "bye"]
+
+    def citizen(wa_id):
+        for step in script:
+            assert fake.deliver(envelope([text(wa_id, step)]), retries=5)[-1] == 200
+            time.sleep(0.05)
+    with concurrent.futures.ThreadPoolExecutor(25) as pool:
+        list(pool.map(citizen, senders))
+    for wa_id in senders:
+        sent = wait_for(fake, wa_id, len(expected), timeout=120)
+    time.sleep(2)
+    for wa_id in senders:
+        sent = fake.messages_to(wa_id)
+        kinds = []
+        for body in sent:
+            t = body_text(body)
+            kinds.append("greet" if "Namaskar" in t or "What would you like" in t else
+                         "list" if "department" in t else "help" if "helpline" in t else
+                         "thanks" if "welcome" in t else "bye" if "Goodbye" in t else t[:20])
+        assert kinds == expected, (wa_id, kinds)
+
+
+def test_graph_errors_are_retried_and_the_reply_arrives_once(stack, fake):
+    me = "919800000005"
+    fake.fail("500", 3)
+    replies = ask(fake, me, text(me, "/thank"))
+    assert len(quiet(fake, me, 2.0)) == 1 and replies
+
+
+def test_closed_window_error_is_logged_not_retried(stack, fake):
+    me = "919800000006"
+    attempts = fake.attempts
+    fake.fail("131047", 1)
+    assert fake.deliver(envelope([text(me, "/thank")]))[-1] == 200
+    deadline = time.monotonic() + 30
+    while "131047" not in stack.log_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)
+    assert "131047" in stack.log_text()
+    assert fake.attempts - attempts <= 2  # the failed send (not retried) and at most the read receipt
+    assert fake.messages_to(me) == []
+    assert me not in stack.log_text() and "91******0006" in stack.log_text()
+
+
+@pytest.mark.parametrize("kind", ["image", "location", "document", "sticker", "contacts", "unsupported"])
+def test_other_message_types_get_a_short_reply(stack, fake, kind):
+    me = f"9198000001{['image', 'location', 'document', 'sticker', 'contacts', 'unsupported'].index(kind):02d}"
+    message = media_message(me, kind)
+    replies = ask(fake, me, message)
+    assert "I can only read text messages" in body_text(replies[0])
+
+
+def test_reactions_are_ignored_and_statuses_never_reach_rasa(stack, fake):
+    me = "919800000007"
+    reaction = {"from": me, "id": new_wamid(), "timestamp": "1", "type": "reaction",
+                "reaction": {"message_id": "wamid.x", "emoji": "👍"}}
+    assert fake.deliver(envelope([reaction]))[-1] == 200
+    failed = status("wamid.sent1", me, "failed", 131047)
+    assert fake.deliver(envelope(statuses=[failed, status("wamid.sent2", me, "delivered")]))[-1] == 200
+    assert quiet(fake, me, 2.0) == []
+    db = stack.app_db_url[len("sqlite:///"):]
+    deadline = time.monotonic() + 10
+    rows = []
+    while time.monotonic() < deadline and len(rows) < 2:
+        rows = sqlite3.connect(db).execute("select status, error_code from whatsapp_statuses "
+                                           "where message_id like 'wamid.sent%'").fetchall()
+        time.sleep(0.1)
+    assert sorted(rows) == [("delivered", None), ("failed", 131047)]
+
+
+def test_voice_note_is_downloaded_and_answered_in_the_users_language(stack, fake):
+    me = "919800000008"
+    ask(fake, me, text(me, "ନମସ୍କାର"), expect=2)
+    media_id = fake.add_media(b"OggS" + b"\0" * 2000)
+    replies = ask(fake, me, media_message(me, "audio", media_id, mime_type="audio/ogg; codecs=opus", voice=True))
+    assert ODIA.search(body_text(replies[-1]))
