@@ -42,16 +42,20 @@ class GraphClient:
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
-        self._session: Optional[aiohttp.ClientSession] = None
+        self._sessions: Dict[int, aiohttp.ClientSession] = {}
 
     def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
-        return self._session
+        """One shared session per event loop (a session belongs to the loop it was made on)."""
+        key = id(asyncio.get_running_loop())
+        session = self._sessions.get(key)
+        if session is None or session.closed:
+            session = self._sessions[key] = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
+        return session
 
     async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
+        session = self._sessions.pop(id(asyncio.get_running_loop()), None)
+        if session is not None and not session.closed:
+            await session.close()
 
     def _delay(self, attempt: int, retry_after: Optional[float]) -> float:
         if retry_after is not None:

@@ -9,6 +9,10 @@ The webhook checks size, signature and JSON, answers 200 at once and works in th
 background: each sender's messages in arrival order, different senders concurrently,
 every message id claimed once in a durable log (see dedupe.py) so re-deliveries are not
 answered twice.
+
+The background work runs on its own thread and event loop. Rasa's NLU and policies run
+synchronously inside ``handle_message``; on Sanic's loop they would hold every webhook
+acknowledgement back until they finish, and Meta re-delivers messages whose 200 is slow.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import hmac
 import json
 import logging
 import os
+import threading
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Set, Text
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -38,6 +43,22 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1_000_000
 MAX_AUDIO_BYTES = 16 * 1024 * 1024
 SUPPORTED_LANGUAGES = ("en", "hi", "or")
+
+
+class _WorkerLoop:
+    """A daemon thread running an asyncio loop for message processing."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="whatsapp-worker", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def submit(self, callback, *args) -> None:
+        self.loop.call_soon_threadsafe(callback, *args)
 
 
 class WhatsAppOutput(OutputChannel):
@@ -120,6 +141,7 @@ class WhatsAppInput(InputChannel):
         self._tasks: Set[asyncio.Task] = set()
         self.menus: Dict[str, Dict[str, str]] = {}
         self._app = None
+        self._worker: Optional[_WorkerLoop] = None
         if not self.app_secret:
             logger.warning("WHATSAPP_APP_SECRET is not set: every webhook POST will be refused (401)")
 
@@ -168,15 +190,22 @@ class WhatsAppInput(InputChannel):
                 logger.info("WhatsApp webhook: malformed body (%s)", error)
                 return response.text("malformed payload", status=400)
             self._app = request.app
-            for status in note.statuses:
-                self._spawn(self._record_status(status))
-            for message in sorted(note.messages, key=lambda m: m.timestamp):
-                self._enqueue(message, on_new_message)
+            if self._worker is None:
+                self._worker = _WorkerLoop()
+            # hand over in arrival order; the worker loop keeps that order per sender
+            self._worker.submit(self._accept, note, on_new_message)
             return response.text("ok")
 
         return webhook
 
     # ------------------------------------------------------------ background
+    def _accept(self, note, on_new_message) -> None:
+        """On the worker loop: record statuses, queue messages per sender (no await here)."""
+        for status in note.statuses:
+            self._spawn(self._record_status(status))
+        for message in sorted(note.messages, key=lambda m: m.timestamp):
+            self._enqueue(message, on_new_message)
+
     def _spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)  # keep a strong reference until done

@@ -1,0 +1,78 @@
+"""How fast the WhatsApp webhook answers 200 (Meta wants a median under 250 ms).
+
+Starts the real stack (action server, `rasa run` with the trained model, the fake Graph
+API), POSTs N signed webhook notifications from several senders, and times each request
+until its 200, while the bot works through the same messages in the background.
+
+    .venv/bin/python -m bench.webhook_ack [--posts 1000] [--concurrency 1,10]
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from fakegraph.server import FakeGraph, envelope, meta_json, sign, text  # noqa: E402
+from tests.e2e.servers import Stack  # noqa: E402
+
+SECRET = "bench-secret"
+
+
+def post_once(url: str, raw: bytes) -> float:
+    request = urllib.request.Request(url, raw, {"Content-Type": "application/json",
+                                                "X-Hub-Signature-256": sign(raw, SECRET)})
+    start = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+        assert response.status == 200
+    return (time.perf_counter() - start) * 1000
+
+
+def percentile(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--posts", type=int, default=1000)
+    parser.add_argument("--concurrency", default="1,10")
+    args = parser.parse_args()
+    fake = FakeGraph(app_secret=SECRET).start()
+    stack = Stack(Path(tempfile.mkdtemp(prefix="bench-ack-")), extra_env={
+        "WHATSAPP_VERIFY_TOKEN": "v", "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_ACCESS_TOKEN": fake.access_token,
+        "WHATSAPP_PHONE_NUMBER_ID": fake.phone_number_id, "WHATSAPP_API_BASE_URL": fake.base_url})
+    rows = []
+    try:
+        stack.start_actions()
+        stack.start_rasa()
+        for _ in range(20):  # warm-up
+            post_once(stack.webhook_url, meta_json(envelope([text("919999999999", "/thank")])))
+        for level in [int(c) for c in args.concurrency.split(",")]:
+            bodies = [meta_json(envelope([text(f"9197{n % 50:08d}", "/thank")])) for n in range(args.posts)]
+            started = time.perf_counter()
+            with concurrent.futures.ThreadPoolExecutor(level) as pool:
+                times = list(pool.map(lambda raw: post_once(stack.webhook_url, raw), bodies))
+            wall = time.perf_counter() - started
+            rows.append((level, len(times), statistics.median(times), percentile(times, 95), percentile(times, 99),
+                         max(times), len(times) / wall))
+    finally:
+        stack.stop()
+        fake.stop()
+    print("| concurrent posters | POSTs | p50 ms | p95 ms | p99 ms | max ms | POSTs/s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for level, n, p50, p95, p99, worst, rate in rows:
+        print(f"| {level} | {n} | {p50:.1f} | {p95:.1f} | {p99:.1f} | {worst:.1f} | {rate:.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
