@@ -1,0 +1,65 @@
+"""The durable log of taken WhatsApp message ids: one winner per id, across restarts.
+
+The Redis variant runs against a real redis-server started for the test (.ci/run
+installs Debian's redis-server)."""
+import asyncio
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from channels.dedupe import RedisMessageLog, SQLMessageLog
+
+
+def claim_many(log, ids):
+    async def go():
+        return await asyncio.gather(*(log.claim(i) for i in ids))
+    return asyncio.run(go())
+
+
+def test_sql_claims_once_even_when_racing_and_after_reopening(tmp_path):
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    results = claim_many(SQLMessageLog(url), ["wamid.A"] * 10 + ["wamid.B"])
+    assert results.count(True) == 2 and results[-1] is True
+    assert claim_many(SQLMessageLog(url), ["wamid.A", "wamid.B", "wamid.C"]) == [False, False, True]
+
+
+def test_statuses_are_kept_with_their_error_code(tmp_path):
+    log = SQLMessageLog(f"sqlite:///{tmp_path / 'log.db'}")
+    asyncio.run(log.record_status("wamid.X", "failed", "91******3210", 131047, "Re-engagement message"))
+    asyncio.run(log.record_status("wamid.Y", "delivered", "91******3210"))
+    assert [(r["message_id"], r["error_code"]) for r in log.failed()] == [("wamid.X", 131047)]
+
+
+@pytest.fixture
+def redis_url():
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is required (apt-get install redis-server; .ci/run installs it)"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(10)
+
+
+def test_redis_claims_once_across_instances(redis_url, tmp_path):
+    first = RedisMessageLog(redis_url, f"sqlite:///{tmp_path / 'a.db'}")
+    second = RedisMessageLog(redis_url, f"sqlite:///{tmp_path / 'b.db'}")  # another Rasa instance
+
+    async def race():
+        return await asyncio.gather(*[log.claim("wamid.R") for log in (first, second) for _ in range(5)],
+                                    second.claim("wamid.S"))
+    results = asyncio.run(race())
+    assert results[:10].count(True) == 1 and results[10] is True
