@@ -54,4 +54,6 @@ def render(key: str, lang: Optional[str], **values: Any) -> str:
 
 
 def buttons(key: str, lang: Optional[str]) -> List[Dict[str, str]]:
-    return list(_variation(key, lang).get("buttons") or [])
+    """The response's buttons, with the doubled braces of domain payloads undone."""
+    return [{**b, "payload": str(b.get("payload", "")).replace("{{", "{").replace("}}", "}")}
+            for b in _variation(key, lang).get("buttons") or []]

@@ -1,4 +1,5 @@
 """Every user-facing text exists in English, Hindi and Odia, in the right script."""
+import json
 import re
 import string
 from pathlib import Path
@@ -62,3 +63,21 @@ def test_slots_and_intents_named_in_the_design():
         assert intent in DOMAIN["intents"]
     assert DOMAIN["slots"]["language"]["values"] == ["en", "hi", "or"]
     assert {"service", "application_id"} <= set(DOMAIN["slots"])
+
+
+def test_payloads_survive_rasas_placeholder_interpolation():
+    """Rasa formats {slot} placeholders in button payloads too: JSON there needs {{ }}."""
+    from rasa.core.nlg.interpolator import interpolate_text
+
+    from actions.texts import buttons
+    for name, response in DOMAIN["responses"].items():
+        for variation in response:
+            for button in variation.get("buttons") or []:
+                # the step in Rasa's interpolator that fails (and logs all slot values,
+                # personal data included) on a bare {"entity": ...} in a payload
+                re.sub(r"{([^\n{}]+?)}", r"{0[\1]}", button["payload"]).format({"language": "or"})
+                payload = interpolate_text(button["payload"], {"language": "or"})
+                if "{" in payload:
+                    assert payload.endswith("}") and "{{" not in payload, (name, payload)
+                    json.loads(payload[payload.index("{"):])
+    assert buttons("utter_greet", "or")[2]["payload"] == '/choose_language{"language":"or"}'
