@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
 from actions.texts import render
-from seva.catalog import Catalog, Service, default_catalog
+from seva.catalog import Catalog, default_catalog
 from seva.search import ServiceIndex, index_for
 from seva.store import Store, default_store
 
@@ -85,6 +85,3 @@ def rupees(amount: int) -> str:
 def officer_or_unknown(value: Optional[str], lang: str) -> str:
     return value or render("utter_unknown_value", lang)
 
-
-def service_title(service: Service, lang: str) -> str:
-    return service.name(lang)

@@ -1,7 +1,6 @@
 """The WhatsApp channel against the real `rasa run` (trained model, real action server)
 and the fake Graph API, all on free loopback ports."""
 import concurrent.futures
-import json
 import re
 import sqlite3
 import time
