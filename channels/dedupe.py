@@ -16,7 +16,7 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from seva.store import DEFAULT_DB, _sqlite_pragmas
+from seva.db import make_engine
 
 KEEP_DAYS = 8  # Meta retries for 7 days
 
@@ -42,15 +42,7 @@ class SQLMessageLog:
     """SQLite by default, sharing the application database (``APP_DB_URL``)."""
 
     def __init__(self, url: Optional[str] = None):
-        url = url or os.environ.get("APP_DB_URL") or f"sqlite:///{DEFAULT_DB}"
-        kwargs = {"future": True}
-        if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-            if url.startswith("sqlite:///") and ":memory:" not in url:
-                os.makedirs(os.path.dirname(url[len("sqlite:///"):]) or ".", exist_ok=True)
-        self.engine = sa.create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine = make_engine(url)
         metadata.create_all(self.engine)
         self._prune()
 

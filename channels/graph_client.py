@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional
 
 import aiohttp
 
-from channels.privacy import mask_phone
+from seva.privacy import mask_phone
 
 logger = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from sanic.response import HTTPResponse
 from channels import whatsapp_outbound as outbound
 from channels.dedupe import SQLMessageLog, message_log_from_env
 from channels.graph_client import DEFAULT_BASE_URL, GraphClient
-from channels.privacy import mask_phone
+from seva.privacy import mask_phone
 from channels.speech_port import Transcriber, default_transcriber
 from channels.whatsapp_inbound import (IGNORED_TYPES, TEXT_TYPES, InboundMessage, MalformedPayload, decode,
                                        parse)

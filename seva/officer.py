@@ -12,11 +12,8 @@ import datetime as dt
 import sys
 from typing import List, Optional
 
+from seva.privacy import mask_phone
 from seva.store import STATUSES, Store
-
-
-def _masked(sender: str) -> str:
-    return sender[:2] + "*" * max(len(sender) - 6, 0) + sender[-4:] if len(sender) > 6 else "****"
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -41,7 +38,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             due = app.due_date.isoformat() if app.due_date else "-"
             flag = " OVERDUE" if app.overdue(today) else ""
             print(f"{app.reference:15} {app.service_id[:32]:32} {app.status:12} "
-                  f"{app.submitted_at.date().isoformat():10} {due:10} {_masked(app.sender_id)}{flag}")
+                  f"{app.submitted_at.date().isoformat():10} {due:10} {mask_phone(app.sender_id)}{flag}")
         print(f"{len(rows)} application(s)")
         return 0
     try:

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-DEFAULT_DB = Path(__file__).resolve().parent.parent / "var" / "seva.db"
+from seva.db import database_url, make_engine
+
 STATUSES = ("submitted", "in_progress", "approved", "rejected")
 FINAL_STATUSES = ("approved", "rejected")
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -115,15 +114,7 @@ def _now() -> dt.datetime:
 
 class Store:
     def __init__(self, url: Optional[str] = None):
-        url = url or os.environ.get("APP_DB_URL") or f"sqlite:///{DEFAULT_DB}"
-        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-        kwargs: Dict[str, Any] = {"future": True}
-        if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-        self.engine = sa.create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine = make_engine(url)
         metadata.create_all(self.engine)
 
     # -- applications -------------------------------------------------------------------
@@ -243,13 +234,6 @@ class Store:
             return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
 def _application(row) -> Application:
     return Application(
         reference=row["reference"], sender_id=row["sender_id"], service_id=row["service_id"],
@@ -263,7 +247,7 @@ _STORES: Dict[str, Store] = {}
 
 def default_store() -> Store:
     """One store per database URL for the running process."""
-    url = os.environ.get("APP_DB_URL") or f"sqlite:///{DEFAULT_DB}"
+    url = database_url()
     if url not in _STORES:
         _STORES[url] = Store(url)
     return _STORES[url]

@@ -8,7 +8,7 @@ import pytest
 
 from channels import whatsapp_outbound as out
 from channels.graph_client import GraphClient
-from channels.privacy import mask_phone
+from seva.privacy import mask_phone
 from channels.whatsapp_inbound import MalformedPayload, decode, parse
 from fakegraph.server import (FakeGraph, button_reply, envelope, list_reply, media_message, meta_json, status, text,
                               validate_message)

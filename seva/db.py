@@ -1,0 +1,39 @@
+"""The one place that turns a database URL into a SQLAlchemy engine.
+
+The application store and the WhatsApp message log share a database (``APP_DB_URL``,
+a SQLite file by default) and must open it the same way: the folder created, a busy
+timeout, usable from several threads, WAL journal and foreign keys on.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import sqlalchemy as sa
+
+DEFAULT_DB = Path(__file__).resolve().parent.parent / "var" / "seva.db"
+
+
+def database_url(url: Optional[str] = None) -> str:
+    return url or os.environ.get("APP_DB_URL") or f"sqlite:///{DEFAULT_DB}"
+
+
+def make_engine(url: Optional[str] = None) -> sa.engine.Engine:
+    url = database_url(url)
+    kwargs: Dict[str, Any] = {"future": True}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        if url.startswith("sqlite:///") and ":memory:" not in url:
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
