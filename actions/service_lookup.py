@@ -11,7 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from seva.catalog import Service
 from seva.search import Resolution
 
-from actions.common import FORM_SLOTS, catalog, index, language, latest_entity, latest_text, payload, reset
+from actions.common import (FORM_SLOTS, catalog, index, language, latest_entity, latest_text,
+                            officer_or_unknown, payload, reset)
 from actions.service_card import card
 from actions.texts import render
 
@@ -40,6 +41,25 @@ def say_unknown(dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -
     )
 
 
+def explain_unresolved(dispatcher: CollectingDispatcher, tracker: Tracker, resolution: Resolution,
+                       lang: str, intent: str) -> Optional[str]:
+    """When no single service was found, say so: ``choices`` or ``unknown``; else None."""
+    if resolution.service is not None:
+        return None
+    if resolution.ambiguous:
+        offer_choices(dispatcher, resolution, lang, intent)
+        return "choices"
+    say_unknown(dispatcher, tracker, lang)
+    return "unknown"
+
+
+def say_information_only(dispatcher: CollectingDispatcher, service: Service, lang: str) -> None:
+    """The card, and where to apply for a service the chat cannot take yet."""
+    dispatcher.utter_message(text=card(service, lang))
+    dispatcher.utter_message(text=render(
+        "utter_info_only", lang, designated=officer_or_unknown(service.designated_officer, lang)))
+
+
 class ActionResolveService(Action):
     """apply_service: state the service's facts and open its form, or ask which one."""
 
@@ -50,18 +70,14 @@ class ActionResolveService(Action):
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         lang = language(tracker)
         resolution = resolve(tracker)
-        service: Optional[Service] = resolution.service
-        if service is None and resolution.ambiguous:
-            offer_choices(dispatcher, resolution, lang, "apply_service")
-            return [SlotSet("service_match", "choices")]
-        if service is None:
-            say_unknown(dispatcher, tracker, lang)
-            return [SlotSet("service_match", "unknown")]
-        dispatcher.utter_message(text=card(service, lang))
+        unresolved = explain_unresolved(dispatcher, tracker, resolution, lang, "apply_service")
+        if unresolved:
+            return [SlotSet("service_match", unresolved)]
+        service: Service = resolution.service
         if service.information_only:
-            dispatcher.utter_message(text=render(
-                "utter_info_only", lang, designated=service.designated_officer or "Tahasildar"))
+            say_information_only(dispatcher, service, lang)
             return [SlotSet("service", service.id), SlotSet("service_match", "info")]
+        dispatcher.utter_message(text=card(service, lang))
         dispatcher.utter_message(text=render("utter_form_start", lang, count=len(service.fields)))
         return [
             *reset(FORM_SLOTS),
@@ -82,17 +98,11 @@ class ActionServiceInfo(Action):
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         lang = language(tracker)
         resolution = resolve(tracker)
+        if explain_unresolved(dispatcher, tracker, resolution, lang, "service_info"):
+            return []
         service = resolution.service
-        if service is None and resolution.ambiguous:
-            offer_choices(dispatcher, resolution, lang, "service_info")
-            return []
-        if service is None:
-            say_unknown(dispatcher, tracker, lang)
-            return []
         if service.information_only:
-            dispatcher.utter_message(text=card(service, lang))
-            dispatcher.utter_message(text=render(
-                "utter_info_only", lang, designated=service.designated_officer or "Tahasildar"))
+            say_information_only(dispatcher, service, lang)
         else:
             dispatcher.utter_message(
                 text=card(service, lang),

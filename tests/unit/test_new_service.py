@@ -107,3 +107,26 @@ def test_every_service_form_can_be_completed_in_every_language(app_db, catalog):
         form.submit()
         assert form.slots["application_id"], service.id
     assert len(app_db.all(limit=1000)) == len(services)
+
+
+INFO_ONLY = """\
+department: test_dept
+services:
+  - id: river_ferry_pass
+    names: {en: River ferry pass, hi: नदी नौका पास, or: ନଦୀ ନୌକା ପାସ}
+    synonyms: [ferry pass]
+    source: {url: https://example.org/test-only}
+"""
+
+
+def test_an_entry_without_fields_is_information_only_and_invents_no_officer(app_db, temp_catalog):
+    with (temp_catalog / "departments.yml").open("a", encoding="utf-8") as handle:
+        handle.write("  - id: test_dept\n    source_name: Test\n"
+                     "    names: {en: Test department, hi: परीक्षण विभाग, or: ପରୀକ୍ଷା ବିଭାଗ}\n")
+    (temp_catalog / "services" / "test_dept.yml").write_text(INFO_ONLY, encoding="utf-8")
+    form = FormDriver("I want a river ferry pass", "en")
+    said = texts(form.messages)
+    assert form.slots["service_match"] == "info" and form.slots["service"] == "river_ferry_pass"
+    assert "cannot take this application in chat" in said
+    assert "office of the not known" in said and "Tahasildar" not in said
+    assert "do not know it for this service" in said  # no time limit in the source
