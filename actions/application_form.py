@@ -18,7 +18,7 @@ from seva.catalog import Field, Service
 from seva.validators import parse_yes_no, validate
 
 from actions.common import catalog, language, latest_intent, rupees, today
-from actions.texts import render
+from seva.texts import render
 
 
 def current_service(tracker: Tracker) -> Optional[Service]:

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from seva.search import page
 
 from actions.common import catalog, language, latest_entity, payload
-from actions.texts import render
+from seva.texts import render
 
 PAGE_SIZE = 9  # + one "More…" row = WhatsApp's 10-row limit
 

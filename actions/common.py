@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
-from actions.texts import render
+from seva.texts import render
 from seva.catalog import Catalog, default_catalog
 from seva.search import ServiceIndex, index_for
 from seva.store import Store, default_store

@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import (GRIEVANCE_SLOTS, catalog, language, latest_entity, latest_text, officer_or_unknown,
                             reset, store)
 from actions.status import reference_in
-from actions.texts import render
+from seva.texts import render
 
 
 class ValidateGrievanceForm(FormValidationAction):

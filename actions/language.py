@@ -11,7 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import language, latest_entity
-from actions.texts import buttons, render
+from seva.texts import buttons, render
 
 
 class ActionChooseLanguage(Action):

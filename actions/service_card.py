@@ -4,7 +4,7 @@ from __future__ import annotations
 from seva.catalog import Service
 
 from actions.common import catalog, officer_or_unknown
-from actions.texts import render
+from seva.texts import render
 
 
 def time_limit_line(service: Service, lang: str) -> str:

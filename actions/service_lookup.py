@@ -14,7 +14,7 @@ from seva.search import Resolution
 from actions.common import (FORM_SLOTS, catalog, index, language, latest_entity, latest_text,
                             officer_or_unknown, payload, reset)
 from actions.service_card import card
-from actions.texts import render
+from seva.texts import render
 
 
 def resolve(tracker: Tracker) -> Resolution:

@@ -13,7 +13,7 @@ from seva.store import Application, normalise_reference
 from actions.common import (catalog, fmt_date, language, latest_entity, latest_text, officer_or_unknown,
                             payload, store, today)
 from actions.service_card import time_limit_line
-from actions.texts import render
+from seva.texts import render
 
 REFERENCE = re.compile(r"(?i)\b(ORT|GRV)[\s\-]*([0-9A-Z]{4})[\s\-]*([0-9A-Z]{4})\b")
 STATUS_LABELS = {

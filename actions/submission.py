@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import (FORM_SLOTS, GRIEVANCE_SLOTS, catalog, fmt_date, language, officer_or_unknown,
                             reset, store)
 from actions.service_card import time_limit_line
-from actions.texts import render
+from seva.texts import render
 
 
 class ActionSubmitApplication(Action):

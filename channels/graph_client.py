@@ -20,6 +20,14 @@ from seva.privacy import mask_phone
 logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
+
+
+class MediaTooLarge(Exception):
+    """The media is bigger than the caller accepts."""
+
+    def __init__(self, size: int):
+        super().__init__(f"{size} bytes")
+        self.size = size
 RETRYABLE_CODES = {130429, 131000, 131016, 131048, 131056, 2}
 
 
@@ -108,7 +116,10 @@ class GraphClient:
         return await self.send(body)
 
     async def download_media(self, media_id: str, max_bytes: int) -> Optional[bytes]:
-        """The two-step media flow: look up the short-lived URL, then fetch it (bearer both times)."""
+        """The two-step media flow: look up the short-lived URL, then fetch it (bearer both times).
+
+        None when it cannot be fetched; MediaTooLarge (without reading the rest) past ``max_bytes``.
+        """
         for _ in range(2):  # a 404 on the URL means it expired: look it up once more
             try:
                 async with self._client().get(f"{self.base_url}/{media_id}") as response:
@@ -119,15 +130,21 @@ class GraphClient:
                 size = int(info.get("file_size") or 0)
                 if size > max_bytes:
                     logger.info("media too large: %d bytes", size)
-                    return None
+                    raise MediaTooLarge(size)
                 async with self._client().get(info["url"]) as response:
                     if response.status == 404:
                         continue
                     if response.status != 200:
+                        logger.warning("media download failed: HTTP %s", response.status)
                         return None
-                    data = await response.content.read(max_bytes + 1)
-                    return data if len(data) <= max_bytes else None
+                    data = bytearray()
+                    async for chunk in response.content.iter_chunked(64 * 1024):
+                        data += chunk
+                        if len(data) > max_bytes:  # the lookup's size may be missing or wrong
+                            raise MediaTooLarge(len(data))
+                    return bytes(data)
             except (aiohttp.ClientError, asyncio.TimeoutError, KeyError, ValueError) as exc:
                 logger.warning("media download failed: %s", exc.__class__.__name__)
                 return None
+        logger.warning("media download failed: the URL expired twice")
         return None

@@ -32,16 +32,16 @@ from sanic.response import HTTPResponse
 
 from channels import whatsapp_outbound as outbound
 from channels.dedupe import SQLMessageLog, message_log_from_env
-from channels.graph_client import DEFAULT_BASE_URL, GraphClient
+from channels.graph_client import DEFAULT_BASE_URL, GraphClient, MediaTooLarge
+from channels.speech_port import NoTranscriber, Transcriber, default_transcriber
 from seva.privacy import mask_phone
-from channels.speech_port import Transcriber, default_transcriber
+from seva.texts import render
 from channels.whatsapp_inbound import (IGNORED_TYPES, TEXT_TYPES, InboundMessage, MalformedPayload, decode,
                                        parse)
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
-MAX_AUDIO_BYTES = 16 * 1024 * 1024
 SUPPORTED_LANGUAGES = ("en", "hi", "or")
 
 
@@ -126,6 +126,7 @@ class WhatsAppInput(InputChannel):
             phone_number_id=setting("phone_number_id", "WHATSAPP_PHONE_NUMBER_ID"),
             api_base_url=setting("api_base_url", "WHATSAPP_API_BASE_URL", DEFAULT_BASE_URL),
             max_body_bytes=int(setting("max_body_bytes", "WHATSAPP_MAX_BODY_BYTES", str(MAX_BODY_BYTES))),
+            transcriber=default_transcriber(),  # loads the speech model now, not on the first voice note
         )
 
     def __init__(self, verify_token: str, app_secret: str, access_token: str, phone_number_id: str,
@@ -136,7 +137,7 @@ class WhatsAppInput(InputChannel):
         self.max_body_bytes = max_body_bytes
         self.client = GraphClient(api_base_url, access_token, phone_number_id)
         self._log = message_log
-        self.transcriber = transcriber or default_transcriber()
+        self.transcriber = transcriber or NoTranscriber()
         self._queues: Dict[str, asyncio.Queue] = {}
         self._tasks: Set[asyncio.Task] = set()
         self.menus: Dict[str, Dict[str, str]] = {}
@@ -250,34 +251,56 @@ class WhatsAppInput(InputChannel):
             return
         logger.info("WhatsApp %s message from %s", message.type, mask_phone(message.sender))
         self._spawn(self.client.mark_read(message.message_id, typing=True))
-        text = await self._text_for(message)
+        metadata: Dict[str, Any] = {"whatsapp": {"message_id": message.message_id, "type": message.type,
+                                                 "profile_name": message.profile_name}}
+        if message.type == "audio":
+            text = await self._voice_text(message, metadata)
+        else:
+            text = self._text_for(message)
         if text is None:
             return
-        metadata = {"whatsapp": {"message_id": message.message_id, "type": message.type,
-                                 "profile_name": message.profile_name}}
         await on_new_message(UserMessage(
             text, self.get_output_channel(), message.sender, input_channel=self.name(),
             message_id=message.message_id, metadata=metadata))
 
-    async def _text_for(self, message: InboundMessage) -> Optional[str]:
+    def _text_for(self, message: InboundMessage) -> Optional[str]:
         if message.type in TEXT_TYPES:
             if not message.text or not message.text.strip():
                 return None
             menu = self.menus.get(message.sender) or {}
             return menu.get(message.text.strip(), message.text)
-        if message.type == "audio":
-            return await self._voice_text(message)
         return '/unsupported_message{"kind":%s}' % json.dumps(message.type)
 
-    async def _voice_text(self, message: InboundMessage) -> str:
-        audio = await self.client.download_media(message.media_id, MAX_AUDIO_BYTES) if message.media_id else None
+    async def _voice_text(self, message: InboundMessage, metadata: Dict[str, Any]) -> str:
+        """The transcript, echoed to the citizen first; or ``/voice_note{"kind": why not}``."""
+        limits = {"max_seconds": self.transcriber.max_seconds,
+                  "max_megabytes": round(self.transcriber.max_bytes / (1024 * 1024), 1)}
+        audio = None
+        try:
+            audio = await self.client.download_media(message.media_id, self.transcriber.max_bytes) \
+                if message.media_id else None
+        except MediaTooLarge:
+            outcome = "too_large"
+        else:
+            outcome = "not_received"
+        language = await self._conversation_language(message.sender)
         if audio is not None:
-            language = await self._conversation_language(message.sender)
             mime = (message.mime_type or "audio/ogg").split(";")[0].strip()
-            transcript = await self.transcriber.transcribe(audio, mime, language)
-            if transcript is not None and transcript.text.strip():
-                return transcript.text
-        return "/voice_note"
+            result = await self.transcriber.transcribe(audio, mime, language)
+            metadata["voice"] = {**limits, "outcome": result.outcome.value, "language": result.language,
+                                 "confidence": round(result.confidence, 3), "seconds": round(result.duration, 1)}
+            logger.info("Voice note from %s: %s, %.1f s, confidence %.2f%s", mask_phone(message.sender),
+                        result.outcome.value, result.duration, result.confidence,
+                        f" ({result.reason})" if result.reason else "")
+            if result.ok:
+                echo_language = language or result.language
+                await WhatsAppOutput(self.client, self.menus).send_text_message(
+                    message.sender, render("utter_voice_heard", echo_language, transcript=result.text))
+                return result.text.lstrip("/")  # never let speech pose as a button payload
+            outcome = result.outcome.value
+        else:
+            metadata["voice"] = {**limits, "outcome": outcome}
+        return '/voice_note{"kind":%s}' % json.dumps(outcome)
 
     async def _conversation_language(self, sender: str) -> Optional[str]:
         """The ``language`` slot of the sender's conversation, to hint speech recognition."""

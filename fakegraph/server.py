@@ -186,8 +186,8 @@ class FakeGraph:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_post("/{version}/{phone_number_id}/messages", self._messages)
+        app.router.add_get("/media-download/{token}", self._media_download)  # before the catch-all below
         app.router.add_get("/{version}/{media_id}", self._media_info)
-        app.router.add_get("/media-download/{token}", self._media_download)
         return app
 
     def _authorised(self, request: web.Request) -> bool:

@@ -17,6 +17,14 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+if [ "${SPEECH_ENABLED:-true}" != "false" ]; then
+  echo "Preparing the speech model..."
+  if ! .venv/bin/python -m speech prepare; then
+    echo "The speech model is not usable (see above). Fix it, or start without voice: SPEECH_ENABLED=false make run" >&2
+    exit 1
+  fi
+fi
+
 "$RASA" run actions --actions actions --port "$ACTIONS_PORT" >logs/actions.log 2>&1 &
 pids+=($!)
 "$RASA" run --model models/seva.tar.gz --port "$RASA_PORT" --credentials credentials.yml \

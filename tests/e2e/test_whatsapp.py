@@ -11,10 +11,13 @@ import pytest
 
 from fakegraph.server import (FakeGraph, button_reply, envelope, list_reply, media_message, meta_json, new_wamid,
                               sign, status, text, validate_message)
+from seva.texts import render
+from speech.clips import FIXTURES
 from tests.e2e.servers import MODEL, Stack
 
 SECRET, VERIFY = "e2e-app-secret", "e2e-verify-token"
 ODIA = re.compile(r"[\u0b00-\u0b7f]")
+DEVANAGARI = re.compile(r"[\u0900-\u097f]")
 
 
 @pytest.fixture(scope="module")
@@ -239,9 +242,47 @@ def test_reactions_are_ignored_and_statuses_never_reach_rasa(stack, fake):
     assert sorted(rows) == [("delivered", None), ("failed", 131047)]
 
 
-def test_voice_note_is_downloaded_and_answered_in_the_users_language(stack, fake):
-    me = "919800000008"
+def voice(fake, sender, clip_name):
+    media_id = fake.add_media((FIXTURES / clip_name).read_bytes())
+    return media_message(sender, "audio", media_id, mime_type="audio/ogg; codecs=opus", voice=True)
+
+
+def test_english_voice_note_is_echoed_and_starts_the_income_certificate_form(stack, fake):
+    me = "919800000021"  # first message ever: no language yet, so speech detects English
+    replies = ask(fake, me, voice(fake, me, "en_income.ogg"), expect=4)
+    assert body_text(replies[0]).startswith("🎤 I heard: “I want to apply for an income certificate")
+    assert "income certificate" in body_text(replies[1]).lower()  # the service card
+    assert body_text(replies[-1]).startswith("(1/5)")  # the form's first question
+
+
+def test_hindi_voice_note_is_handled_in_hindi(stack, fake):
+    me = "919800000022"
+    ask(fake, me, text(me, "नमस्ते"), expect=2)
+    replies = ask(fake, me, voice(fake, me, "hi_income.ogg"), expect=2)
+    assert body_text(replies[0]).startswith("🎤 मैंने सुना: “")
+    assert all(DEVANAGARI.search(body_text(r)) for r in replies), replies
+
+
+def test_another_users_text_is_answered_while_a_long_voice_note_is_transcribed(stack, fake):
+    talker, typist = "919800000023", "919800000024"
+    assert fake.deliver(envelope([voice(fake, talker, "long_speech.ogg")]))[-1] == 200
+    time.sleep(0.5)  # the voice note is downloaded and decoding has begun
+    replies = ask(fake, typist, text(typist, "hello"), expect=1)
+    assert replies and fake.messages_to(talker) == []  # answered while the long note is still decoding
+    echo = wait_for(fake, talker, 1, timeout=120)[0]
+    assert body_text(echo).startswith("🎤 I heard:") and "scholarship" in body_text(echo)
+
+
+def test_unusable_voice_notes_get_a_clear_reply_in_the_users_language(stack, fake):
+    me = "919800000025"
     ask(fake, me, text(me, "ନମସ୍କାର"), expect=2)
-    media_id = fake.add_media(b"OggS" + b"\0" * 2000)
-    replies = ask(fake, me, media_message(me, "audio", media_id, mime_type="audio/ogg; codecs=opus", voice=True))
-    assert ODIA.search(body_text(replies[-1]))
+    for clip, kind in [("corrupt.ogg", "corrupt"), ("too_long.ogg", "too_long"), ("not_audio.ogg", "not_audio"),
+                       ("silent.ogg", "silent")]:
+        replies = ask(fake, me, voice(fake, me, clip))
+        assert body_text(replies[0]) == render(f"utter_voice_{kind}", "or", seconds="120", megabytes="16"), clip
+    big = fake.add_media(b"OggS" + b"\0" * (16 * 1024 * 1024 + 1))
+    replies = ask(fake, me, media_message(me, "audio", big, mime_type="audio/ogg", voice=True))
+    assert body_text(replies[0]) == render("utter_voice_too_large", "or", seconds="120", megabytes="16")
+    replies = ask(fake, me, text(me, "ମୋ ଆବେଦନର ସ୍ଥିତି"))  # the conversation goes on
+    assert replies and ODIA.search(body_text(replies[-1]))
+    assert "Traceback" not in stack.log_text()

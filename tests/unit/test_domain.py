@@ -69,7 +69,7 @@ def test_payloads_survive_rasas_placeholder_interpolation():
     """Rasa formats {slot} placeholders in button payloads too: JSON there needs {{ }}."""
     from rasa.core.nlg.interpolator import interpolate_text
 
-    from actions.texts import buttons
+    from seva.texts import buttons
     for name, response in DOMAIN["responses"].items():
         for variation in response:
             for button in variation.get("buttons") or []:

@@ -1,8 +1,9 @@
-"""Render the responses of ``domain.yml`` in the citizen's language, inside the actions.
+"""Render the responses of ``domain.yml`` in the citizen's language, outside Rasa's own rendering.
 
 All user-facing text lives in ``domain.yml`` as conditional response variations on the
 ``language`` slot. Rasa renders them for rules; the actions need the same texts to compose
-messages (a service card is several responses put together), so they read the same file.
+messages (a service card is several responses put together), and the WhatsApp channel
+needs one to echo a voice note's transcript, so they read the same file.
 """
 from __future__ import annotations
 

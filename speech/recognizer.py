@@ -1,0 +1,200 @@
+"""Transcribe voice notes with faster-whisper: one shared model per folder, loaded at
+start-up, decoding in a bounded thread pool so the event loop keeps serving text.
+
+Each conversation language has a *route*: which model folder, which Whisper language token
+(or none, for fine-tunes trained without one), which prompt, and which script the output
+is brought into. Odia has no Whisper token, so by default it goes through a proxy language
+chosen by measurement (bench/speech_odia_route.py) and comes back transliterated to Odia.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Dict, Optional
+
+import numpy as np
+
+from speech import audio as audio_io
+from speech import gate, model_store, script
+from speech.result import Outcome, SpeechResult
+from speech.settings import SpeechSettings
+
+logger = logging.getLogger(__name__)
+
+# A neutral sentence in the script we want back: it keeps Hindi out of Urdu script
+# without putting words in the model's mouth (a prompt naming a service gets copied
+# into transcripts of unrelated speech; measured while choosing this one).
+DEVANAGARI_PROMPT = "मैं हिंदी में बोल रहा हूँ।"
+ENGLISH_IF_AT_LEAST = 0.5  # no hint: English or Hindi only (Odia cannot be detected); see _detect
+WINDOW_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Route:
+    model: Path  # CTranslate2 Whisper folder
+    whisper_language: Optional[str]  # token to decode with; None = no language token
+    output_script: str  # en / hi / or: the script the transcript is brought into
+    prompt: Optional[str] = None
+
+
+def max_new_tokens(seconds: float) -> int:
+    """Tokens allowed per 30 s window: generous for fast Devanagari speech, never runaway."""
+    return int(min(200, 16 + 14 * min(seconds, WINDOW_SECONDS)))
+
+
+class SpeechRecognizer:
+    """Bytes in, SpeechResult out. Thread-safe; ``transcribe`` is the async entry point."""
+
+    def __init__(self, settings: Optional[SpeechSettings] = None, load: bool = True):
+        self.settings = settings or SpeechSettings.from_env()
+        cache = Path(self.settings.cache_dir) if self.settings.cache_dir else None
+        default = model_store.resolve(self.settings.model, "SPEECH_MODEL", cache)
+        self._routes: Dict[str, Route] = {}
+        for lang in ("en", "hi", "or"):
+            custom = self.settings.language_models.get(lang)
+            folder = model_store.resolve(custom, f"SPEECH_MODEL_{lang.upper()}", cache) if custom else default
+            self._routes[lang] = self._route_for(lang, folder, custom is not None)
+        self._models: Dict[Path, object] = {}
+        self._model_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="speech")
+        self._admitted = 0
+        self._admit_lock = threading.Lock()
+        if load:
+            self.warm_up()
+
+    def warm_up(self) -> None:
+        """Load every route's model and decode once: the first decode of a fresh model pays
+        for memory allocation (measured: about twice the time of the next), and a citizen's
+        first voice note should not."""
+        noise = np.random.default_rng(0).normal(0, 0.05, audio_io.SAMPLE_RATE).astype(np.float32)
+        warmed = set()
+        for language, route in self._routes.items():
+            if route.model not in warmed:
+                self._decode(audio_io.Audio(noise, 1.0), route, language)
+                warmed.add(route.model)
+
+    def _route_for(self, lang: str, folder: Path, custom: bool) -> Route:
+        token = self.settings.language_tokens.get(lang)
+        if token is None:
+            if lang == "or":
+                token = "none" if custom else self.settings.odia_proxy
+            else:
+                token = lang
+        whisper_language = None if token == "none" else token
+        prompt = DEVANAGARI_PROMPT if whisper_language in ("hi", "mr") and not custom else None
+        return Route(folder, whisper_language, lang, prompt)
+
+    # ------------------------------------------------------------------ models
+    def route(self, language: str) -> Route:
+        return self._routes[language]
+
+    def model_folder(self, language: str) -> Path:
+        return self._routes[language].model
+
+    def _model(self, folder: Path):
+        with self._model_lock:
+            model = self._models.get(folder)
+            if model is None:
+                from faster_whisper import WhisperModel  # heavy import, only where speech is used
+
+                started = time.perf_counter()
+                model = WhisperModel(str(folder), device="cpu", compute_type=self.settings.compute_type,
+                                     cpu_threads=self.settings.threads, num_workers=self.settings.workers)
+                self._models[folder] = model
+                logger.info("Speech model %s loaded in %.1f s", folder, time.perf_counter() - started)
+            return model
+
+    # --------------------------------------------------------------- async API
+    async def transcribe(self, data: bytes, mime_type: str = "audio/ogg",
+                         language_hint: Optional[str] = None) -> SpeechResult:
+        """Transcribe off the event loop; BUSY at once when too many notes are waiting."""
+        with self._admit_lock:
+            if self._admitted >= self.settings.workers + self.settings.queue_limit:
+                return SpeechResult(Outcome.BUSY, language=language_hint, reason="queue full")
+            self._admitted += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._pool, self.transcribe_sync, data, language_hint)
+        finally:
+            with self._admit_lock:
+                self._admitted -= 1
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # ---------------------------------------------------------------- decoding
+    def transcribe_sync(self, data: bytes, language_hint: Optional[str] = None) -> SpeechResult:
+        hint = language_hint if language_hint in self._routes else None
+        try:
+            clip = audio_io.load(data, self.settings.max_bytes, self.settings.max_seconds)
+        except audio_io.AudioRejected as rejected:
+            return SpeechResult(rejected.outcome, language=hint, duration=rejected.duration, reason=rejected.reason)
+        language = hint or self._detect(clip)
+        return self._decode(clip, self._routes[language], language)
+
+    def transcribe_with_route(self, data: bytes, route: Route, language: str) -> SpeechResult:
+        """Decode with an explicit route (benchmarks compare routes with this)."""
+        try:
+            clip = audio_io.load(data, self.settings.max_bytes, self.settings.max_seconds)
+        except audio_io.AudioRejected as rejected:
+            return SpeechResult(rejected.outcome, language=language, duration=rejected.duration, reason=rejected.reason)
+        if route.whisper_language in ("hi", "mr") and route.prompt is None:
+            route = replace(route, prompt=DEVANAGARI_PROMPT)
+        return self._decode(clip, route, language)
+
+    def _detect(self, clip: audio_io.Audio) -> str:
+        """English only when Whisper is sure it hears English, otherwise Hindi.
+
+        Speech in Odisha that is not clearly English is far likelier Hindi or Odia, and
+        both take the Devanagari route. Whisper base spreads its doubt over unrelated
+        languages for Indian voices (measured on the test clips: English clips score
+        0.73-0.96 for "en", Hindi and Odia clips mostly below 0.35), so a plain arg-max
+        between "en" and "hi" would send most Hindi to the English route.
+        """
+        model = self._model(self._routes["en"].model)
+        features = model.feature_extractor(clip.samples[: int(WINDOW_SECONDS * audio_io.SAMPLE_RATE)])
+        _, _, probabilities = model.detect_language(features=features)
+        english = dict(probabilities).get("en", 0.0)
+        return "en" if english >= ENGLISH_IF_AT_LEAST else "hi"
+
+    def _decode(self, clip: audio_io.Audio, route: Route, language: str) -> SpeechResult:
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
+
+        model = self._model(route.model)
+        features = model.feature_extractor(clip.samples)
+        multilingual = model.model.is_multilingual
+        tokenizer = Tokenizer(model.hf_tokenizer, multilingual, task="transcribe",
+                              language=route.whisper_language or "en")
+        if route.whisper_language is None and multilingual:
+            tokenizer.language = None  # fine-tunes trained without a language token
+        options = TranscriptionOptions(
+            beam_size=self.settings.beam_size, best_of=1, patience=1.0, length_penalty=1.0,
+            repetition_penalty=1.0, no_repeat_ngram_size=0,
+            log_prob_threshold=None, no_speech_threshold=None, compression_ratio_threshold=None,
+            condition_on_previous_text=False, prompt_reset_on_temperature=0.5,
+            temperatures=[0.0],  # no fallback ladder: a failed decode is reported, not retried
+            initial_prompt=route.prompt, prefix=None, suppress_blank=True,
+            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+            without_timestamps=True, max_initial_timestamp=1.0, word_timestamps=False,
+            prepend_punctuations="\"'“¿([{-", append_punctuations="\"'.。,，!！?？:：”)]}、",
+            multilingual=False, max_new_tokens=max_new_tokens(clip.duration), clip_timestamps="0",
+            hallucination_silence_threshold=None, hotwords=None,
+        )
+        segments = list(model.generate_segments(features, tokenizer, options, log_progress=False))
+        decoded = gate.combine(segments)
+        text = script.to_route_script(decoded.text, route.output_script)
+        reason = gate.rejection(replace(decoded, text=text), script.unreadable_share(text, route.output_script),
+                                route.prompt)
+        confidence = float(min(1.0, max(0.0, 2.718281828 ** decoded.avg_logprob)))
+        if reason:
+            return SpeechResult(Outcome.UNCLEAR, language=language, confidence=confidence, duration=clip.duration,
+                                raw_text=decoded.text, reason=reason)
+        return SpeechResult(Outcome.OK, text=text, language=language, confidence=confidence,
+                            duration=clip.duration, raw_text=decoded.text)
+
