@@ -7,8 +7,9 @@ across the catalog, so "income" decides more than "certificate".
 """
 from __future__ import annotations
 
+import bisect
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -16,6 +17,8 @@ from rapidfuzz import fuzz, process
 
 from seva.catalog import Catalog, Service
 from seva.textnorm import latin_key, skeleton
+
+MAX_QUERY_TOKENS = 60  # bounded work for any message; a service is named well within this
 
 # Words that say "I want / how do I get" rather than which service; folded at import time.
 _STOP_WORDS = """
@@ -86,6 +89,7 @@ class ServiceIndex:
         total = max(len(catalog.services), 1)
         self._idf = {tok: math.log(1 + total / len(sids)) for tok, sids in doc_freq.items()}
         self._vocab = list(self._idf)
+        self._sorted_vocab = sorted(self._vocab)
         self._skeletons: Dict[str, List[str]] = defaultdict(list)
         for token in self._vocab:
             if len(token) >= 3:
@@ -106,27 +110,37 @@ class ServiceIndex:
             for token, score, _ in process.extract(unit, self._vocab, scorer=fuzz.ratio, score_cutoff=78, limit=None):
                 sims[token] = max(sims.get(token, 0.0), score / 100 * 0.9)
         if len(unit) >= 3:
-            for token in self._vocab:
-                if len(token) > len(unit) and token.startswith(unit):
-                    sims[token] = max(sims.get(token, 0.0), 0.75)
+            start = bisect.bisect_right(self._sorted_vocab, unit)  # tokens that extend ``unit``
+            for token in self._sorted_vocab[start:]:
+                if not token.startswith(unit):
+                    break
+                sims[token] = max(sims.get(token, 0.0), 0.75)
         return sims
 
     def search(self, text: str, limit: int = 3) -> List[Match]:
         """The best ``limit`` services for ``text``, best first, with scores in 0..1."""
-        tokens = _tokens(text)
+        tokens = _tokens(text)[:MAX_QUERY_TOKENS]
         if not tokens:
             return []
-        units = tokens + [tokens[i] + tokens[i + 1] for i in range(len(tokens) - 1)]
+        joined = {tokens[i] + tokens[i + 1]: (tokens[i], tokens[i + 1]) for i in range(len(tokens) - 1)}
+        units = list(dict.fromkeys(tokens + list(joined)))
         sims = {unit: self._similar(unit) for unit in units}
         best_token: Dict[str, float] = defaultdict(float)  # vocab token → best similarity
-        for unit_sims in sims.values():
+        # vocab token → the query words it explains, directly or as half of a joined pair
+        explains: Dict[str, Dict[str, float]] = defaultdict(dict)
+        for unit, unit_sims in sims.items():
+            words = ((unit,) if unit in tokens else ()) + joined.get(unit, ())
             for token, score in unit_sims.items():
                 best_token[token] = max(best_token[token], score)
+                for word in words:
+                    if score > explains[token].get(word, 0.0):
+                        explains[token][word] = score
         candidate_aliases = {i for token in best_token for i in self._by_token[token]}
         # how much each query word says: the rarity of what it matches (unknown words
         # count as rare, so a query with words no alias explains scores lower)
         rare = max(self._idf.values(), default=1.0)
-        weight = {u: max((self._idf[t] for t in sims[u]), default=rare) for u in tokens}
+        counts = Counter(tokens)
+        weight = {u: max((self._idf[t] for t in sims[u]), default=rare) for u in counts}
         total_weight = sum(weight.values()) or 1.0
         scores: Dict[str, float] = defaultdict(float)
         for i in candidate_aliases:
@@ -134,12 +148,12 @@ class ServiceIndex:
             total = sum(self._idf[t] for t in alias)
             covered = sum(self._idf[t] * best_token.get(t, 0.0) for t in alias)
             coverage = covered / total if total else 0.0
-            explained = 0.0
-            for u in tokens:
-                direct = max((sims[u].get(t, 0.0) for t in alias), default=0.0)
-                joined = max((sims[j].get(t, 0.0) for j in units[len(tokens):] if u in _parts(j, tokens)
-                              for t in alias), default=0.0)
-                explained += weight[u] * max(direct, joined)
+            best_word: Dict[str, float] = {}
+            for t in alias:
+                for word, score in explains.get(t, {}).items():
+                    if score > best_word.get(word, 0.0):
+                        best_word[word] = score
+            explained = sum(counts[w] * weight[w] * score for w, score in best_word.items())
             precision = explained / total_weight
             scores[sid] = max(scores[sid], 0.6 * coverage + 0.4 * precision)
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
@@ -155,14 +169,6 @@ class ServiceIndex:
         if top.score >= accept and top.score - runner_up >= margin:
             return Resolution(top.service, matches)
         return Resolution(None, matches)
-
-
-def _parts(joined: str, tokens: List[str]) -> Tuple[str, ...]:
-    """The two neighbouring query tokens a joined unit was made of."""
-    for i in range(len(tokens) - 1):
-        if tokens[i] + tokens[i + 1] == joined:
-            return tokens[i], tokens[i + 1]
-    return ()
 
 
 _INDEXES: Dict[int, ServiceIndex] = {}
