@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -61,11 +62,13 @@ class SpeechRecognizer:
             self._routes[lang] = self._route_for(lang, folder, custom is not None)
         self._models: Dict[Path, object] = {}
         self._model_lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="speech")
+        self._pool = ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="speech",
+                                        initializer=_lower_priority, initargs=(self.settings.nice,))
         self._admitted = 0
         self._admit_lock = threading.Lock()
         if load:
-            self.warm_up()
+            # loaded from a pool thread, so the decoder's own threads inherit its lower priority
+            self._pool.submit(self.warm_up).result()
 
     def warm_up(self) -> None:
         """Load every route's model and decode once: the first decode of a fresh model pays
@@ -134,8 +137,13 @@ class SpeechRecognizer:
             clip = audio_io.load(data, self.settings.max_bytes, self.settings.max_seconds)
         except audio_io.AudioRejected as rejected:
             return SpeechResult(rejected.outcome, language=hint, duration=rejected.duration, reason=rejected.reason)
-        language = hint or self._detect(clip)
-        return self._decode(clip, self._routes[language], language)
+        if hint:
+            return self._decode(clip, self._routes[hint], hint)
+        language, encoded = self._detect(clip)
+        route = self._routes[language]
+        # the detection pass encoded the first window already: decode from it when the
+        # route uses the same model (one encoder pass instead of two)
+        return self._decode(clip, route, language, encoded if route.model == self._routes["en"].model else None)
 
     def transcribe_with_route(self, data: bytes, route: Route, language: str) -> SpeechResult:
         """Decode with an explicit route (benchmarks compare routes with this)."""
@@ -147,8 +155,9 @@ class SpeechRecognizer:
             route = replace(route, prompt=DEVANAGARI_PROMPT)
         return self._decode(clip, route, language)
 
-    def _detect(self, clip: audio_io.Audio) -> str:
-        """English only when Whisper is sure it hears English, otherwise Hindi.
+    def _detect(self, clip: audio_io.Audio):
+        """English only when Whisper is sure it hears English, otherwise Hindi; and the
+        encoder output of the first window, for the decode to reuse.
 
         Speech in Odisha that is not clearly English is far likelier Hindi or Odia, and
         both take the Devanagari route. Whisper base spreads its doubt over unrelated
@@ -156,13 +165,18 @@ class SpeechRecognizer:
         0.73-0.96 for "en", Hindi and Odia clips mostly below 0.35), so a plain arg-max
         between "en" and "hi" would send most Hindi to the English route.
         """
-        model = self._model(self._routes["en"].model)
-        features = model.feature_extractor(clip.samples[: int(WINDOW_SECONDS * audio_io.SAMPLE_RATE)])
-        _, _, probabilities = model.detect_language(features=features)
-        english = dict(probabilities).get("en", 0.0)
-        return "en" if english >= ENGLISH_IF_AT_LEAST else "hi"
+        from faster_whisper.audio import pad_or_trim
 
-    def _decode(self, clip: audio_io.Audio, route: Route, language: str) -> SpeechResult:
+        model = self._model(self._routes["en"].model)
+        features = model.feature_extractor(clip.samples)
+        # the same first window generate_segments would encode (it drops the last frame)
+        first = min(model.feature_extractor.nb_max_frames, features.shape[-1] - 1)
+        encoded = model.encode(pad_or_trim(features[:, :first]))
+        probabilities = dict(model.model.detect_language(encoded)[0])
+        english = probabilities.get("<|en|>", 0.0)
+        return ("en" if english >= ENGLISH_IF_AT_LEAST else "hi"), encoded
+
+    def _decode(self, clip: audio_io.Audio, route: Route, language: str, encoded=None) -> SpeechResult:
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
 
@@ -186,7 +200,8 @@ class SpeechRecognizer:
             multilingual=False, max_new_tokens=max_new_tokens(clip.duration), clip_timestamps="0",
             hallucination_silence_threshold=None, hotwords=None,
         )
-        segments = list(model.generate_segments(features, tokenizer, options, log_progress=False))
+        segments = list(model.generate_segments(features, tokenizer, options, log_progress=False,
+                                                encoder_output=encoded))
         decoded = gate.combine(segments)
         text = script.to_route_script(decoded.text, route.output_script)
         reason = gate.rejection(replace(decoded, text=text), script.unreadable_share(text, route.output_script),
@@ -198,3 +213,14 @@ class SpeechRecognizer:
         return SpeechResult(Outcome.OK, text=text, language=language, confidence=confidence,
                             duration=clip.duration, raw_text=decoded.text)
 
+
+def _lower_priority(nice: int) -> None:
+    """Lower this thread's CPU priority (threads it starts inherit it). A voice note takes
+    seconds and can wait a little; a text reply to someone else should not (bench:
+    text p95 while voice notes decode back to back)."""
+    if nice <= 0:
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
+        pass

@@ -35,6 +35,7 @@ class SpeechSettings:
     max_seconds: float = MAX_SECONDS  # SPEECH_MAX_SECONDS
     max_bytes: int = MAX_BYTES  # SPEECH_MAX_BYTES
     beam_size: int = 5
+    nice: int = 10  # SPEECH_NICE: decoding yields the CPU to text replies (Linux thread niceness)
     cache_dir: Optional[str] = None  # SPEECH_CACHE_DIR
 
     @classmethod
@@ -56,5 +57,6 @@ class SpeechSettings:
             max_seconds=_number(env, "SPEECH_MAX_SECONDS", MAX_SECONDS),
             max_bytes=int(_number(env, "SPEECH_MAX_BYTES", MAX_BYTES)),
             beam_size=max(1, int(_number(env, "SPEECH_BEAM_SIZE", 5))),
+            nice=max(0, min(19, int(_number(env, "SPEECH_NICE", 10)))),
             cache_dir=env.get("SPEECH_CACHE_DIR") or None,
         )

@@ -1,7 +1,9 @@
 """Real faster-whisper inference on the committed clips (no mocks): what each clip must
 produce with the packaged base model, and how the recogniser behaves under load."""
 import asyncio
+import os
 import re
+import threading
 import time
 
 import pytest
@@ -59,10 +61,14 @@ def test_clip_that_cannot_be_used_gets_its_documented_outcome(recognizer, clip):
 def test_without_a_hint_the_language_is_detected_between_english_and_hindi(recognizer):
     english = next(c for c in CLIPS if c.name == "en_income.ogg")
     hindi = next(c for c in CLIPS if c.name == "hi_income.ogg")
-    assert recognizer.transcribe_sync(english.path.read_bytes(), None).language == "en"
+    detected = recognizer.transcribe_sync(english.path.read_bytes(), None)
+    assert detected.language == "en"
+    # the decode reuses the detection pass's encoder output: same words as with a hint
+    assert detected.text == recognizer.transcribe_sync(english.path.read_bytes(), "en").text
     result = recognizer.transcribe_sync(hindi.path.read_bytes(), None)
     assert result.language == "hi"
     assert result.outcome is Outcome.UNCLEAR or DEVANAGARI.search(result.text)
+    assert result.text == recognizer.transcribe_sync(hindi.path.read_bytes(), "hi").text
 
 
 def test_odia_conversation_gets_odia_script_back(recognizer):
@@ -86,6 +92,14 @@ def test_a_full_queue_answers_busy_at_once_and_the_rest_complete():
         recognizer.close()
     assert outcomes.count(Outcome.BUSY) == 2  # one decoding + one waiting are admitted
     assert outcomes.count(Outcome.OK) == 2
+
+
+def test_decoding_threads_run_at_lower_priority_than_the_bot(recognizer):
+    def my_niceness():
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    assert recognizer._pool.submit(my_niceness).result() == recognizer.settings.nice == 10
+    assert my_niceness() == 0
 
 
 def test_decoding_runs_off_the_event_loop(recognizer):
