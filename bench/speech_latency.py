@@ -66,8 +66,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--text-turns", type=int, default=40)
+    parser.add_argument("--text-only", action="store_true", help="only the text-reply comparison")
     args = parser.parse_args()
-    clips = [c for c in load_manifest() if c.expect == "speech"]
+    clips = [] if args.text_only else [c for c in load_manifest() if c.expect == "speech"]
     recognizer = SpeechRecognizer(SpeechSettings.from_env())
     model = recognizer._model(recognizer.route("en").model)
 
@@ -162,6 +163,8 @@ def main() -> int:
         threes += row["three"]
         print(f"| {row['clip'].name} | {row['seconds']:.1f} | {one:.2f} | {two:.2f} | {three:.2f} | "
               f"{percentile(row['three'], 95):.2f} | {two / row['seconds']:.2f} | {two / one:.2f} | {three / one:.2f} |")
+    if not rows:
+        ones = twos = threes = [float("nan")]
     print(f"| **all clips** | | {statistics.median(ones):.2f} | {statistics.median(twos):.2f} | "
           f"{statistics.median(threes):.2f} | {percentile(threes, 95):.2f} | | "
           f"{sum(twos) / sum(ones):.2f} | {sum(threes) / sum(ones):.2f} |")

@@ -30,7 +30,7 @@ CANDIDATES = ["hi", "mr", "bn", "en"]
 def main() -> None:
     settings = SpeechSettings.from_env()
     recognizer = SpeechRecognizer(settings)
-    clips = [c for c in load_manifest() if c.language == "or" and c.expect == "speech"]
+    clips = [c for c in load_manifest() if c.language == "or" and c.expect in ("speech", "attempt")]
     print(f"{len(clips)} Odia clips, model {recognizer.model_folder('or')}\n")
     print("| proxy | similarity to what was said (mean, 0-100) | key words heard | passed the confidence gate | mean seconds |")
     print("|---|---|---|---|---|")

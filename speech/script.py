@@ -22,6 +22,9 @@ _RANGES = {
 }
 _READABLE = {"en": {"latin"}, "hi": {"devanagari", "latin"}, "or": {"odia", "latin"}}
 _SPACES = re.compile(r"\s+")
+# Letter-for-letter output spelt the way Odia writes the same sounds:
+_ODIA_NUKTA = re.compile(r"(?<![\u0b21\u0b22])\u0b3c")  # ଜ଼ ଫ଼ …: Odia keeps the nukta only in ଡ଼ ଢ଼
+_ODIA_MEDIAL_YA = re.compile(r"(?<=[\u0b00-\u0b7f])\u0b2f")  # ଯ inside a word is ୟ (ଆୟ, କ୍ୟା)
 
 
 def scripts_in(text: str) -> dict:
@@ -47,8 +50,9 @@ def to_route_script(text: str, language: str) -> str:
             text = transliterate(text, sanscript.DEVANAGARI, sanscript.ORIYA)
         if counts.get("bengali"):
             text = transliterate(text, sanscript.BENGALI, sanscript.ORIYA)
-        text = text.replace("\u0b5f\u0b3c", "\u0b5f").replace("\u0b2f\u0b3c", "\u0b5f")  # য় → ୟ, not ଯ଼
-    return _SPACES.sub(" ", text).strip()
+        if counts.get("devanagari") or counts.get("bengali"):
+            text = _odia_spelling(text)
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
 def unreadable_share(text: str, language: str) -> float:
@@ -59,3 +63,10 @@ def unreadable_share(text: str, language: str) -> float:
         return 0.0
     readable = sum(n for name, n in counts.items() if name in _READABLE.get(language, {"latin"}))
     return 1.0 - readable / total
+
+
+def _odia_spelling(text: str) -> str:
+    """ଵ → ବ (ଆବେଦନ, not ଆଵେଦନ), ଯ inside a word → ୟ, no nukta outside ଡ଼ ଢ଼."""
+    text = text.replace("\u0b5f\u0b3c", "\u0b5f").replace("\u0b2f\u0b3c", "\u0b5f")  # য় → ୟ, not ଯ଼
+    text = _ODIA_NUKTA.sub("", text.replace("\u0b35", "\u0b2c"))
+    return _ODIA_MEDIAL_YA.sub("\u0b5f", text)

@@ -190,6 +190,12 @@ def test_odia_route_output_is_brought_into_odia_script():
     assert script.to_route_script("आय", "hi") == "आय"  # Hindi stays Devanagari
 
 
+def test_odia_route_output_is_spelt_as_odia_writes_it():
+    assert script.to_route_script("आवेदन की स्थिति क्या है", "or") == "ଆବେଦନ କୀ ସ୍ଥିତି କ୍ୟା ହୈ"
+    assert script.to_route_script("आय समय", "or") == "ଆୟ ସମୟ"
+    assert script.to_route_script("ज़िला बड़ा", "or") == "ଜିଲା ବଡ଼ା"
+
+
 def test_unreadable_share_flags_urdu_for_hindi_and_devanagari_for_odia():
     assert script.unreadable_share("مبھیئی پرمان", "hi") == 1.0
     assert script.unreadable_share("मुझे आय प्रमाण पत्र चाहिए", "hi") == 0.0
