@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import threading
 import time
@@ -106,8 +107,11 @@ class SpeechRecognizer:
                 from faster_whisper import WhisperModel  # heavy import, only where speech is used
 
                 started = time.perf_counter()
-                model = WhisperModel(str(folder), device="cpu", compute_type=self.settings.compute_type,
-                                     cpu_threads=self.settings.threads, num_workers=self.settings.workers)
+                try:
+                    model = WhisperModel(str(folder), device="cpu", compute_type=self.settings.compute_type,
+                                         cpu_threads=self.settings.threads, num_workers=self.settings.workers)
+                except Exception as error:  # CTranslate2 says why (format, compute type …)
+                    raise model_store.ModelError(f"cannot load the speech model in {folder}: {error}") from error
                 self._models[folder] = model
                 logger.info("Speech model %s loaded in %.1f s", folder, time.perf_counter() - started)
             return model
@@ -137,13 +141,19 @@ class SpeechRecognizer:
             clip = audio_io.load(data, self.settings.max_bytes, self.settings.max_seconds)
         except audio_io.AudioRejected as rejected:
             return SpeechResult(rejected.outcome, language=hint, duration=rejected.duration, reason=rejected.reason)
-        if hint:
-            return self._decode(clip, self._routes[hint], hint)
-        language, encoded = self._detect(clip)
-        route = self._routes[language]
-        # the detection pass encoded the first window already: decode from it when the
-        # route uses the same model (one encoder pass instead of two)
-        return self._decode(clip, route, language, encoded if route.model == self._routes["en"].model else None)
+        try:
+            if hint:
+                return self._decode(clip, self._routes[hint], hint)
+            language, features, encoded = self._detect(clip)
+            route = self._routes[language]
+            if route.model != self._routes["en"].model:  # another model: its own features and encoder pass
+                return self._decode(clip, route, language)
+            # the detection pass encoded the first window already: decode from it
+            return self._decode(clip, route, language, features, encoded)
+        except Exception as error:  # a decoder failure must not leave the citizen without a reply
+            logger.exception("Speech decoding failed")
+            return SpeechResult(Outcome.UNCLEAR, language=hint, duration=clip.duration,
+                                reason=f"decoder error: {error.__class__.__name__}")
 
     def transcribe_with_route(self, data: bytes, route: Route, language: str) -> SpeechResult:
         """Decode with an explicit route (benchmarks compare routes with this)."""
@@ -156,8 +166,8 @@ class SpeechRecognizer:
         return self._decode(clip, route, language)
 
     def _detect(self, clip: audio_io.Audio):
-        """English only when Whisper is sure it hears English, otherwise Hindi; and the
-        encoder output of the first window, for the decode to reuse.
+        """English only when Whisper is sure it hears English, otherwise Hindi; with the
+        features and the first window's encoder output, for the decode to reuse.
 
         Speech in Odisha that is not clearly English is far likelier Hindi or Odia, and
         both take the Devanagari route. Whisper base spreads its doubt over unrelated
@@ -174,14 +184,16 @@ class SpeechRecognizer:
         encoded = model.encode(pad_or_trim(features[:, :first]))
         probabilities = dict(model.model.detect_language(encoded)[0])
         english = probabilities.get("<|en|>", 0.0)
-        return ("en" if english >= ENGLISH_IF_AT_LEAST else "hi"), encoded
+        return ("en" if english >= ENGLISH_IF_AT_LEAST else "hi"), features, encoded
 
-    def _decode(self, clip: audio_io.Audio, route: Route, language: str, encoded=None) -> SpeechResult:
+    def _decode(self, clip: audio_io.Audio, route: Route, language: str, features=None,
+                encoded=None) -> SpeechResult:
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
 
         model = self._model(route.model)
-        features = model.feature_extractor(clip.samples)
+        if features is None:
+            features = model.feature_extractor(clip.samples)
         multilingual = model.model.is_multilingual
         tokenizer = Tokenizer(model.hf_tokenizer, multilingual, task="transcribe",
                               language=route.whisper_language or "en")
@@ -206,7 +218,7 @@ class SpeechRecognizer:
         text = script.to_route_script(decoded.text, route.output_script)
         reason = gate.rejection(replace(decoded, text=text), script.unreadable_share(text, route.output_script),
                                 route.prompt)
-        confidence = float(min(1.0, max(0.0, 2.718281828 ** decoded.avg_logprob)))
+        confidence = min(1.0, math.exp(decoded.avg_logprob))
         if reason:
             return SpeechResult(Outcome.UNCLEAR, language=language, confidence=confidence, duration=clip.duration,
                                 raw_text=decoded.text, reason=reason)

@@ -120,3 +120,13 @@ def test_decoding_runs_off_the_event_loop(recognizer):
     assert result.ok
     # a blocked loop would tick once or twice in total; a free one ticks all through
     assert ticks >= elapsed / 0.02 * 0.3, (ticks, elapsed)
+
+
+def test_a_decoder_failure_is_reported_as_unclear_not_raised(recognizer, monkeypatch):
+    def explode(*args, **kwargs):
+        raise RuntimeError("decoder out of memory")
+
+    monkeypatch.setattr(recognizer, "_decode", explode)
+    data = next(c for c in CLIPS if c.name == "en_income.ogg").path.read_bytes()
+    result = recognizer.transcribe_sync(data, "en")
+    assert result.outcome is Outcome.UNCLEAR and "RuntimeError" in result.reason

@@ -218,3 +218,12 @@ def test_keywords_match_across_scripts():
     assert keywords_heard("मुझे आय प्रमाण पत्र चाहिए", groups)
     assert keywords_heard("ମୋତେ ଆୟ ପ୍ରମାଣ ପତ୍ର ଦରକାର", groups)
     assert not keywords_heard("मुझे प्रमाण चाहिए", groups)
+
+
+def test_a_model_folder_ctranslate2_cannot_load_is_a_model_error(tmp_path):
+    broken = _fake_model_folder(tmp_path, "broken")
+    settings = SpeechSettings(cache_dir=str(tmp_path), language_models={"or": str(broken)})
+    recognizer = SpeechRecognizer(settings, load=False)
+    with pytest.raises(model_store.ModelError, match="cannot load the speech model in .*broken"):
+        recognizer._model(broken)
+    recognizer.close()
