@@ -185,10 +185,14 @@ class FakeGraph:
     # -------------------------------------------------------------- server
     def app(self) -> web.Application:
         app = web.Application(client_max_size=20 * 1024 * 1024)
+        self.add_graph_routes(app)
+        return app
+
+    def add_graph_routes(self, app: web.Application) -> None:
+        """The Graph API's routes; the last one catches every GET /{a}/{b}, so add yours first."""
         app.router.add_post("/{version}/{phone_number_id}/messages", self._messages)
         app.router.add_get("/media-download/{token}", self._media_download)  # before the catch-all below
         app.router.add_get("/{version}/{media_id}", self._media_info)
-        return app
 
     def _authorised(self, request: web.Request) -> bool:
         return hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {self.access_token}")

@@ -25,10 +25,30 @@ if [ "${SPEECH_ENABLED:-true}" != "false" ]; then
   fi
 fi
 
+# Without a real WhatsApp number, run the simulator: the fake Graph API with a chat page,
+# wired to the real webhook; Rasa's HTTP API is enabled, with a fresh token, for its
+# designer panel only in this mode.
+rasa_api=()
+if [ -z "${WHATSAPP_ACCESS_TOKEN:-}" ]; then
+  SIMULATOR_PORT="${SIMULATOR_PORT:-8080}"
+  random() { .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))'; }
+  export WHATSAPP_APP_SECRET="$(random)" WHATSAPP_VERIFY_TOKEN="$(random)" WHATSAPP_ACCESS_TOKEN="$(random)"
+  export WHATSAPP_PHONE_NUMBER_ID=106540352242922
+  export WHATSAPP_API_BASE_URL="http://127.0.0.1:${SIMULATOR_PORT}/v21.0"
+  rasa_token="$(random)"
+  rasa_api=(--enable-api --auth-token "$rasa_token")
+  .venv/bin/python -m fakegraph.simulator --port "$SIMULATOR_PORT" \
+    --webhook "http://127.0.0.1:${RASA_PORT}/webhooks/whatsapp/webhook" \
+    --app-secret "$WHATSAPP_APP_SECRET" --access-token "$WHATSAPP_ACCESS_TOKEN" \
+    --phone-number-id "$WHATSAPP_PHONE_NUMBER_ID" \
+    --rasa-url "http://127.0.0.1:${RASA_PORT}" --rasa-token "$rasa_token" >logs/simulator.log 2>&1 &
+  pids+=($!)
+fi
+
 "$RASA" run actions --actions actions --port "$ACTIONS_PORT" >logs/actions.log 2>&1 &
 pids+=($!)
 "$RASA" run --model models/seva.tar.gz --port "$RASA_PORT" --credentials credentials.yml \
-  --endpoints endpoints.yml >logs/rasa.log 2>&1 &
+  --endpoints endpoints.yml "${rasa_api[@]}" >logs/rasa.log 2>&1 &
 pids+=($!)
 
 echo "Starting (logs in logs/actions.log and logs/rasa.log)..."
@@ -42,6 +62,13 @@ for _ in $(seq 1 180); do
   done
   sleep 1
 done
+if [ ${#rasa_api[@]} -gt 0 ]; then
+  cat <<MSG
+
+Chat page (a local WhatsApp simulator, through the real webhook):
+  http://localhost:${SIMULATOR_PORT}/
+MSG
+fi
 cat <<MSG
 
 Seva is running.

@@ -61,10 +61,10 @@ class Stack:
                                                "--port", str(self.actions_port)])
         self._wait(f"http://127.0.0.1:{self.actions_port}/health", self.actions, "action server")
 
-    def start_rasa(self) -> None:
+    def start_rasa(self, *extra_args: str) -> None:
         self.rasa = self._spawn("rasa", [str(BIN / "rasa"), "run", "--model", str(MODEL), "--port",
                                          str(self.rasa_port), "--endpoints", str(self.endpoints),
-                                         "--credentials", str(ROOT / "credentials.yml")])
+                                         "--credentials", str(ROOT / "credentials.yml"), *extra_args])
         self._wait(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", self.rasa, "rasa run")
 
     def _wait(self, url: str, process: subprocess.Popen, what: str, timeout: float = 240) -> None:
@@ -86,6 +86,10 @@ class Stack:
         _stop(self.actions, signal.SIGTERM)
         for log in self._logs:
             log.close()
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
 
     @property
     def webhook_url(self) -> str:

@@ -1,0 +1,206 @@
+"""A WhatsApp-like chat page on localhost, through the real webhook path.
+
+The fake Graph API (``server.FakeGraph``) plus a page for people without a WhatsApp
+Business number. What the page sends becomes a Meta-shaped, signed webhook POST to
+``/webhooks/whatsapp/webhook``; voice notes are uploaded as media and fetched by the
+channel through the fake's media endpoints; what the page shows is exactly what the
+channel POSTed to the fake Graph API. Nothing goes into Rasa by another door.
+
+For conversation designers, ``/sim/turns`` reads the conversation from Rasa's HTTP API
+(enabled with an auth token by ``make run`` in simulator mode only): per citizen turn the
+predicted intent and confidence, entities, the active form, the requested slot and the
+slots.
+
+    python -m fakegraph.simulator --port 8080 --webhook URL --app-secret S \
+        --access-token T [--rasa-url URL --rasa-token TOKEN]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import urllib.parse
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import aiohttp
+from aiohttp import web
+
+from fakegraph.server import TOKEN_DEFAULT, FakeGraph, button_reply, envelope, list_reply, media_message, text
+
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_UPLOAD = 16 * 1024 * 1024
+HIDDEN_SLOTS = {"session_started_metadata"}  # channel metadata, not dialogue state
+PHONE_NUMBERS = ["919437000001", "919437000002", "919437000003"]
+_STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+
+
+class SimulatorGraph(FakeGraph):
+    """The fake Graph API with a chat page and its small JSON API under /sim/."""
+
+    def __init__(self, *args: Any, rasa_url: Optional[str] = None, rasa_token: Optional[str] = None,
+                 **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.rasa_url = rasa_url.rstrip("/") if rasa_url else None
+        self.rasa_token = rasa_token
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=20 * 1024 * 1024)
+        app.router.add_get("/", self._page)
+        app.router.add_get("/static/{name}", self._static)
+        app.router.add_get("/sim/config", self._config)
+        app.router.add_post("/sim/messages", self._send)
+        app.router.add_post("/sim/media", self._upload)
+        app.router.add_get("/sim/updates", self._updates)
+        app.router.add_get("/sim/turns", self._turns)
+        app.router.add_post("/sim/reset", self._reset)
+        self.add_graph_routes(app)  # last: its GET /{version}/{media_id} would catch /sim/… too
+        return app
+
+    # ---------------------------------------------------------------- page
+    async def _page(self, request: web.Request) -> web.Response:
+        return web.FileResponse(STATIC / "index.html")
+
+    async def _static(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        path = STATIC / name
+        if "/" in name or name.startswith(".") or not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Content-Type": _STATIC_TYPES.get(path.suffix, "application/octet-stream")})
+
+    async def _config(self, request: web.Request) -> web.Response:
+        return web.json_response({"numbers": PHONE_NUMBERS, "designer": self.rasa_url is not None})
+
+    # ------------------------------------------------------ citizen → webhook
+    async def _send(self, request: web.Request) -> web.Response:
+        try:
+            data = await request.json()
+        except ValueError:
+            raise web.HTTPBadRequest(text="JSON expected")
+        sender = str(data.get("from") or "")
+        if not sender.isdigit() or not 8 <= len(sender) <= 15:
+            raise web.HTTPBadRequest(text="from must be a phone number in digits")
+        kind = data.get("type")
+        if kind == "text" and str(data.get("text") or "").strip():
+            message = text(sender, str(data["text"])[:4096])
+        elif kind == "button" and data.get("id"):
+            message = button_reply(sender, str(data["id"]), str(data.get("title") or ""))
+        elif kind == "list" and data.get("id"):
+            message = list_reply(sender, str(data["id"]), str(data.get("title") or ""))
+        elif kind == "audio" and str(data.get("media_id")) in self.media:
+            media = self.media[str(data["media_id"])]
+            message = media_message(sender, "audio", str(data["media_id"]), mime_type=media.mime_type,
+                                    voice=bool(data.get("voice", True)))
+        else:
+            raise web.HTTPBadRequest(text="unknown or empty message")
+        loop = asyncio.get_running_loop()
+        codes = await loop.run_in_executor(None, lambda: self.deliver(envelope([message])))
+        return web.json_response({"id": message["id"], "webhook_status": codes[-1]},
+                                 status=200 if codes[-1] == 200 else 502)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        data = await request.read()
+        if not data:
+            raise web.HTTPBadRequest(text="empty upload")
+        if len(data) > MAX_UPLOAD:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_UPLOAD, actual_size=len(data))
+        mime = request.headers.get("Content-Type", "audio/ogg").split(",")[0].strip() or "audio/ogg"
+        return web.json_response({"id": self.add_media(data, mime)})
+
+    # ------------------------------------------------------ channel → citizen
+    async def _updates(self, request: web.Request) -> web.Response:
+        """Messages the channel sent to ``wa_id`` after position ``since``, and read receipts."""
+        wa_id = request.query.get("wa_id", "")
+        try:
+            since = int(request.query.get("since") or 0)
+            reads_since = int(request.query.get("reads_since") or 0)
+        except ValueError:
+            raise web.HTTPBadRequest(text="since and reads_since are positions")
+        sent, receipts = list(self.sent), list(self.reads)
+        messages = [{"seq": i, "body": body} for i, body in enumerate(sent) if i >= since and body.get("to") == wa_id]
+        reads = [{"id": r.get("message_id"), "typing": "typing_indicator" in r} for r in receipts[reads_since:]]
+        return web.json_response({"messages": messages, "next": len(sent), "reads": reads,
+                                  "reads_next": len(receipts)})
+
+    # ------------------------------------------------------------- designers
+    async def _rasa(self, method: str, path: str, body: Any = None) -> Any:
+        if not self.rasa_url:
+            raise web.HTTPNotFound(text="the designer panel needs --rasa-url and --rasa-token")
+        url = f"{self.rasa_url}{path}?token={urllib.parse.quote(self.rasa_token or '')}"
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            async with session.request(method, url, json=body) as response:
+                if response.status >= 400:
+                    raise web.HTTPBadGateway(text=f"Rasa HTTP API: {response.status}")
+                return await response.json(content_type=None)
+
+    async def _turns(self, request: web.Request) -> web.Response:
+        wa_id = request.query.get("wa_id", "")
+        if not wa_id.isdigit():
+            raise web.HTTPBadRequest(text="wa_id must be digits")
+        tracker = await self._rasa("GET", f"/conversations/{wa_id}/tracker")
+        return web.json_response({"turns": turns(tracker.get("events") or []),
+                                  "slots": {k: v for k, v in (tracker.get("slots") or {}).items()
+                                            if v is not None and k not in HIDDEN_SLOTS}})
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        data = await request.json()
+        wa_id = str(data.get("wa_id") or "")
+        if not wa_id.isdigit():
+            raise web.HTTPBadRequest(text="wa_id must be digits")
+        if self.rasa_url:
+            await self._rasa("POST", f"/conversations/{wa_id}/tracker/events", {"event": "restart"})
+        return web.json_response({"next": len(self.sent)})
+
+
+def turns(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Per citizen message: what NLU understood and the dialogue state after the bot answered."""
+    out: List[Dict[str, Any]] = []
+    slots: Dict[str, Any] = {}
+    active_loop: Optional[str] = None
+    for event in events:
+        kind = event.get("event")
+        if kind == "restart":
+            out, slots, active_loop = [], {}, None
+        elif kind == "user":
+            parse = event.get("parse_data") or {}
+            intent = parse.get("intent") or {}
+            out.append({"text": event.get("text"), "intent": intent.get("name"),
+                        "confidence": round(float(intent.get("confidence") or 0.0), 3),
+                        "entities": [{"entity": e.get("entity"), "value": e.get("value")}
+                                     for e in parse.get("entities") or []],
+                        "bot": [], "actions": []})
+        elif kind == "slot":
+            if event.get("value") is None:
+                slots.pop(event.get("name"), None)
+            else:
+                slots[event.get("name")] = event.get("value")
+        elif kind == "active_loop":
+            active_loop = event.get("name")
+        elif kind == "action" and out and event.get("name") not in ("action_listen", None):
+            out[-1]["actions"].append(event.get("name"))
+        elif kind == "bot" and out:
+            out[-1]["bot"].append((event.get("text") or "")[:80])
+        if out:
+            out[-1]["active_loop"] = active_loop
+            out[-1]["requested_slot"] = slots.get("requested_slot")
+            out[-1]["slots"] = {k: v for k, v in slots.items() if k != "requested_slot" and k not in HIDDEN_SLOTS}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="The fake WhatsApp Cloud API with a chat page")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--webhook", required=True, help="the channel's webhook URL")
+    parser.add_argument("--app-secret", required=True)
+    parser.add_argument("--access-token", default=TOKEN_DEFAULT)
+    parser.add_argument("--phone-number-id", default="106540352242922")
+    parser.add_argument("--rasa-url")
+    parser.add_argument("--rasa-token")
+    args = parser.parse_args()
+    graph = SimulatorGraph(access_token=args.access_token, app_secret=args.app_secret, webhook_url=args.webhook,
+                           phone_number_id=args.phone_number_id, rasa_url=args.rasa_url, rasa_token=args.rasa_token)
+    graph.port = args.port
+    web.run_app(graph.app(), host="127.0.0.1", port=args.port, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    main()
