@@ -118,3 +118,12 @@ def test_reset_starts_a_fresh_conversation(page):
     expect(page.locator("#slots")).to_contain_text("none", timeout=WAIT)
     say(page, "hello")
     bot(page, "Namaskar")
+
+
+def test_the_page_fits_a_phone_screen(page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    for selector in ("#text", "#send", "#mic", "#number"):
+        box = page.locator(selector).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, selector
+        assert box["y"] + box["height"] <= 844, selector
+    page.screenshot(path=str(SHOTS / "simulator-phone.png"))
