@@ -8,7 +8,8 @@ key is absent there, from the environment: ``WHATSAPP_VERIFY_TOKEN``, ``WHATSAPP
 The webhook checks size, signature and JSON, answers 200 at once and works in the
 background: each sender's messages in arrival order, different senders concurrently,
 every message id claimed once in a durable log (see dedupe.py) so re-deliveries are not
-answered twice.
+answered twice. Voice notes are downloaded and transcribed by ``speech/`` (through
+``speech_port.py``); the citizen sees what was heard before the answer.
 
 The background work runs on its own thread and event loop. Rasa's NLU and policies run
 synchronously inside ``handle_message``; on Sanic's loop they would hold every webhook
@@ -34,10 +35,10 @@ from channels import whatsapp_outbound as outbound
 from channels.dedupe import SQLMessageLog, message_log_from_env
 from channels.graph_client import DEFAULT_BASE_URL, GraphClient, MediaTooLarge
 from channels.speech_port import NoTranscriber, Transcriber, default_transcriber
-from seva.privacy import mask_phone
-from seva.texts import render
 from channels.whatsapp_inbound import (IGNORED_TYPES, TEXT_TYPES, InboundMessage, MalformedPayload, decode,
                                        parse)
+from seva.privacy import mask_phone
+from seva.texts import render
 
 logger = logging.getLogger(__name__)
 

@@ -227,3 +227,30 @@ def test_a_model_folder_ctranslate2_cannot_load_is_a_model_error(tmp_path):
     with pytest.raises(model_store.ModelError, match="cannot load the speech model in .*broken"):
         recognizer._model(broken)
     recognizer.close()
+
+
+def test_no_damaged_or_random_file_raises_anything_but_a_rejection():
+    import random
+
+    rng = random.Random(7)
+    good = (FIXTURES / "en_income.ogg").read_bytes()
+    seen = set()
+    for i in range(200):
+        if i % 4 == 0:
+            data = rng.randbytes(rng.randint(0, 3000))
+        elif i % 4 == 1:
+            data = b"OggS" + rng.randbytes(rng.randint(0, 3000))
+        elif i % 4 == 2:
+            damaged = bytearray(good)
+            for _ in range(rng.randint(1, 50)):
+                damaged[rng.randrange(len(damaged))] = rng.getrandbits(8)
+            data = bytes(damaged)
+        else:
+            data = good[: rng.randint(0, len(good))]
+        try:
+            clip = audio.load(data, max_bytes=16 << 20, max_seconds=120)
+            seen.add("ok")
+            assert clip.samples.size > 0
+        except audio.AudioRejected as rejected:
+            seen.add(rejected.outcome.value)
+    assert {"not_audio", "corrupt", "ok"} <= seen
