@@ -17,13 +17,14 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # Python 3.10 (Rasa 3.6 supports 3.8-3.10): on PATH or under pyenv (see the script).
 PYTHON310 := $(shell scripts/find-python310.sh)
 
-.PHONY: help setup train run test test-unit test-speech test-e2e validate check-catalog chat clean
+.PHONY: help setup train run test test-unit test-speech test-e2e validate check-catalog import-catalog chat clean
 
 help:
 	@echo "make run    - set up, train if needed, start the action server and Rasa (Ctrl-C stops both)"
 	@echo "make test   - set up, then run every check (catalog, pytest, rasa data validate, rasa test, end-to-end)"
 	@echo "make chat   - talk to a running assistant from the terminal"
 	@echo "make check-catalog - check the service catalog after editing it"
+	@echo "make import-catalog - regenerate catalog/imported/ from catalog/sources/ (CSV + names)"
 	@echo "make test-speech   - transcribe the committed voice clips with the real model"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -43,6 +44,9 @@ train: setup
 
 check-catalog: setup
 	$(PY) -m seva.catalog check
+
+import-catalog: setup
+	$(PY) -m seva.catalog_import
 
 validate: setup
 	$(RASA) data validate --fail-on-warnings --quiet

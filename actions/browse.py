@@ -32,7 +32,9 @@ class ActionListServices(Action):
         number = _page_number(tracker)
         department = catalog().departments.get(latest_entity(tracker, "department") or "")
         if department is None:
-            departments = sorted(catalog().departments_in_use(), key=lambda d: d.name("en"))
+            departments = sorted(catalog().departments_in_use(), key=lambda d: d.name(lang))
+            pages = max(1, -(-len(departments) // PAGE_SIZE))
+            number = min(number, pages - 1)
             items, more = page(departments, number, PAGE_SIZE)
             buttons = [{"title": d.name(lang), "payload": payload("list_services", department=d.id)} for d in items]
             if more:
@@ -40,7 +42,7 @@ class ActionListServices(Action):
                                 "payload": payload("list_services", page=str(number + 1))})
             dispatcher.utter_message(text=render("utter_departments", lang), buttons=buttons)
             return []
-        services = sorted(catalog().by_department(department.id), key=lambda s: s.name(lang))
+        services = sorted(catalog().by_department(department.id), key=lambda s: (s.name(lang), s.id))
         pages = max(1, -(-len(services) // PAGE_SIZE))
         number = min(number, pages - 1)
         items, more = page(services, number, PAGE_SIZE)

@@ -12,7 +12,7 @@ from seva.catalog import Service
 from seva.search import Resolution
 
 from actions.common import (FORM_SLOTS, catalog, index, language, latest_entity, latest_text,
-                            officer_or_unknown, payload, reset)
+                            payload, reset)
 from actions.service_card import card
 from seva.texts import render
 
@@ -56,8 +56,14 @@ def explain_unresolved(dispatcher: CollectingDispatcher, tracker: Tracker, resol
 def say_information_only(dispatcher: CollectingDispatcher, service: Service, lang: str) -> None:
     """The card, and where to apply for a service the chat cannot take yet."""
     dispatcher.utter_message(text=card(service, lang))
-    dispatcher.utter_message(text=render(
-        "utter_info_only", lang, designated=officer_or_unknown(service.designated_officer, lang)))
+    appeal = (render("utter_appeal_howto", lang, appellate=service.appellate_authority)
+              if service.appellate_authority else render("utter_appeal_howto_unknown", lang))
+    if service.designated_officer:
+        where = render("utter_info_only", lang, designated=service.designated_officer)
+    else:
+        where = render("utter_info_only_no_officer", lang,
+                       department=catalog().departments[service.department].name(lang))
+    dispatcher.utter_message(text=where + "\n\n" + appeal)
 
 
 class ActionResolveService(Action):

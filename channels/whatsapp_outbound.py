@@ -95,8 +95,10 @@ def buttons_message(to: str, text: str, buttons: List[Dict[str, Any]]) -> Outbou
     lead, body = _body_and_rest(to, text)
     out.bodies.extend(lead)
     ids = [str(b.get("payload") or b["title"]) for b in buttons]
-    if len(buttons) <= MAX_BUTTONS and all(len(i) <= BUTTON_ID for i in ids) and len(set(ids)) == len(ids):
-        titles = [shorten(b["title"], BUTTON_TITLE) for b in buttons]
+    titles = [shorten(b["title"], BUTTON_TITLE) for b in buttons]
+    # reply buttons only when their short titles can be told apart; else a list (with descriptions)
+    if (len(buttons) <= MAX_BUTTONS and all(len(i) <= BUTTON_ID for i in ids) and len(set(ids)) == len(ids)
+            and len(set(titles)) == len(titles)):
         full = [str(b["title"]) for b, t in zip(buttons, titles) if t != " ".join(str(b["title"]).split())]
         if full:
             body = _append_within(body, "\n\n" + "\n".join(f"• {f}" for f in full), BODY_LIMIT, out, to)

@@ -65,9 +65,13 @@ class Service:
     notes: List[Dict[str, str]]
     source_url: str
     csv_service: Optional[str]
+    csv_lines: List[int]  # the rows of the sourced CSV this entry covers
     vintage: Optional[str]
     outdated: bool
     fields: List[Field]
+    # the same service to a citizen, listed again under an older or parallel rule: search
+    # shows the entry named here instead of this one unless this one is asked for by name
+    same_as: List[str] = field(default_factory=list)
 
     @property
     def information_only(self) -> bool:
@@ -102,6 +106,8 @@ class Catalog:
     departments: Dict[str, Department]
     services: Dict[str, Service]
     districts: Dict[str, District]
+    # groups of everyday words that mean the same (catalog/vocabulary.yml); first word leads
+    vocabulary: List[List[str]] = field(default_factory=list)
 
     def get(self, service_id: Optional[str]) -> Optional[Service]:
         return self.services.get(service_id or "")
@@ -112,6 +118,13 @@ class Catalog:
     def departments_in_use(self) -> List[Department]:
         used = {s.department for s in self.services.values()}
         return [d for d in self.departments.values() if d.id in used]
+
+    def uncovered_csv_lines(self, directory: Optional[os.PathLike] = None) -> List[int]:
+        """Rows of the sourced CSV that no entry covers (the import is incomplete)."""
+        root = Path(directory or os.environ.get("SEVA_CATALOG_DIR") or DEFAULT_DIR)
+        covered = {line for s in self.services.values() for line in s.csv_lines}
+        rows = _csv_rows(root / "sources" / "ortpsa-services.csv")
+        return sorted(line for lines in rows.values() for line in lines if line not in covered)
 
 
 def _load_yaml(path: Path) -> Any:
@@ -178,13 +191,15 @@ def _check_field(where: str, raw: Any, shared: Dict[str, Any], problems: List[st
     return Field(fid, str(ftype), label, prompt, bool(spec.get("required", True)), options)
 
 
-def _csv_rows(path: Path) -> Dict[str, set]:
-    rows: Dict[str, set] = {}
+def _csv_rows(path: Path) -> Dict[tuple, List[int]]:
+    """(department, service name) → the CSV line numbers that hold it (header = line 1)."""
+    rows: Dict[tuple, List[int]] = {}
     if not path.exists():
         return rows
     with path.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            rows.setdefault(row["department"].strip(), set()).add(row["service_name"].strip())
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            key = (" ".join(row["department"].split()), " ".join(row["service_name"].split()))
+            rows.setdefault(key, []).append(line)
     return rows
 
 
@@ -204,22 +219,35 @@ def load(directory: Optional[os.PathLike] = None) -> Catalog:
     shared = _load_yaml(root / "fields.yml").get("fields") or {} if (root / "fields.yml").exists() else {}
     csv_rows = _csv_rows(root / "sources" / "ortpsa-services.csv")
     services: Dict[str, Service] = {}
-    for path in sorted((root / "services").glob("*.yml")):
-        doc = _load_yaml(path)
-        dept_id = doc.get("department")
-        fname = f"services/{path.name}"
-        if dept_id not in departments:
-            problems.append(f"{fname}: department {dept_id!r} is not in departments.yml")
-            continue
-        for i, raw in enumerate(doc.get("services") or []):
-            service = _check_service(f"{fname}[{i}]", raw, departments[dept_id], shared, csv_rows, problems)
-            if service is None:
+    hand_lines: set = set()
+    # hand-written entries first; a generated entry for the same id or CSV row gives way
+    for folder in ("services", "imported"):
+        generated = folder == "imported"
+        for path in sorted((root / folder).glob("*.yml")):
+            doc = _load_yaml(path)
+            dept_id = doc.get("department")
+            fname = f"{folder}/{path.name}"
+            if dept_id not in departments:
+                problems.append(f"{fname}: department {dept_id!r} is not in departments.yml")
                 continue
-            if service.id in services:
-                problems.append(f"{fname}({service.id}): id is used twice")
-                continue
-            services[service.id] = service
+            for i, raw in enumerate(doc.get("services") or []):
+                service = _check_service(f"{fname}[{i}]", raw, departments[dept_id], shared, csv_rows, problems)
+                if service is None:
+                    continue
+                if generated and (service.id in services or hand_lines.intersection(service.csv_lines)):
+                    continue
+                if service.id in services:
+                    problems.append(f"{fname}({service.id}): id is used twice")
+                    continue
+                services[service.id] = service
+                if not generated:
+                    hand_lines.update(service.csv_lines)
 
+    _check_names_tell_apart(services, problems)
+    for service in services.values():
+        for other in service.same_as:
+            if other not in services or other == service.id:
+                problems.append(f"{service.id}.same_as: {other!r} is not another service of the catalog")
     districts: Dict[str, District] = {}
     dpath = root / "districts.yml"
     for i, raw in enumerate((_load_yaml(dpath).get("districts") or []) if dpath.exists() else []):
@@ -229,9 +257,41 @@ def load(directory: Optional[os.PathLike] = None) -> Catalog:
             continue
         names = _check_texts(f"districts.yml({did}).names", raw.get("names"), problems)
         districts[did] = District(did, names, [str(v) for v in raw.get("variants") or []])
+    vocabulary = _check_vocabulary(root / "vocabulary.yml", problems)
     if problems:
         raise CatalogError(problems)
-    return Catalog(departments, services, districts)
+    return Catalog(departments, services, districts, vocabulary)
+
+
+def _check_names_tell_apart(services: Dict[str, Service], problems: List[str]) -> None:
+    """Two services of one department with the same name would look alike in a list."""
+    seen: Dict[tuple, str] = {}
+    for service in services.values():
+        for lang in LANGS:
+            key = (service.department, lang, " ".join(service.names[lang].casefold().split()))
+            if key in seen:
+                problems.append(f"{service.id}.names.{lang}: {service.names[lang]!r} is also the name of "
+                                f"{seen[key]} in the same department; citizens could not tell them apart")
+            seen.setdefault(key, service.id)
+
+
+def _check_vocabulary(path: Path, problems: List[str]) -> List[List[str]]:
+    if not path.exists():
+        return []
+    groups = _load_yaml(path).get("groups") or []
+    seen: Dict[str, int] = {}
+    out = []
+    for i, group in enumerate(groups if isinstance(groups, list) else []):
+        if not isinstance(group, list) or len(group) < 2 or not all(isinstance(w, str) and w.strip() for w in group):
+            problems.append(f"vocabulary.yml groups[{i}]: must be a list of at least two words")
+            continue
+        for word in group:
+            key = " ".join(word.casefold().split())
+            if key in seen and seen[key] != i:
+                problems.append(f"vocabulary.yml groups[{i}]: {word!r} is also in group {seen[key]}")
+            seen[key] = i
+        out.append([" ".join(w.split()) for w in group])
+    return out
 
 
 def _check_service(where, raw, department, shared, csv_rows, problems) -> Optional[Service]:
@@ -255,11 +315,19 @@ def _check_service(where, raw, department, shared, csv_rows, problems) -> Option
     if not isinstance(source, dict) or not str(source.get("url") or "").startswith("http"):
         problems.append(f"{where}.source.url: every entry needs the URL of its source")
         source = {}
-    csv_service = source.get("csv_service")
-    if csv_service and csv_rows and csv_service.strip() not in csv_rows.get(department.source_name, set()):
-        problems.append(
-            f"{where}.source.csv_service: {csv_service!r} is not a {department.source_name!r} row of the CSV"
-        )
+    csv_service = " ".join(str(source.get("csv_service") or "").split()) or None
+    csv_lines: List[int] = []
+    if csv_service and csv_rows:
+        csv_lines = list(csv_rows.get((department.source_name, csv_service), []))
+        if not csv_lines:
+            problems.append(
+                f"{where}.source.csv_service: {csv_service!r} is not a {department.source_name!r} row of the CSV"
+            )
+        elif source.get("csv_line") is not None:
+            if source["csv_line"] not in csv_lines:
+                problems.append(f"{where}.source.csv_line: line {source['csv_line']!r} of the CSV is not "
+                                f"{csv_service!r} (it is on line(s) {csv_lines})")
+            csv_lines = [source["csv_line"]]
     fee = raw.get("fee")
     if fee is not None:
         fee = _check_texts(f"{where}.fee", fee, problems)
@@ -302,9 +370,11 @@ def _check_service(where, raw, department, shared, csv_rows, problems) -> Option
         notes=notes,
         source_url=str(source.get("url", "")),
         csv_service=csv_service,
+        csv_lines=csv_lines,
         vintage=str(raw["vintage"]) if raw.get("vintage") is not None else None,
         outdated=bool(raw.get("outdated", False)),
         fields=fields,
+        same_as=[str(x) for x in raw.get("same_as") or []],
     )
 
 
@@ -323,14 +393,29 @@ def main(argv: Iterable[str] = ()) -> int:
     if not args or args[0] != "check":
         print("usage: python -m seva.catalog check [CATALOG_DIR]", file=sys.stderr)
         return 2
+    directory = Path(args[1]) if len(args) > 1 else Path(os.environ.get("SEVA_CATALOG_DIR") or DEFAULT_DIR)
     try:
-        catalog = load(args[1] if len(args) > 1 else None)
+        catalog = load(directory)
     except CatalogError as error:
         print(error, file=sys.stderr)
         return 1
+    from seva.catalog_import import stale_files  # the importer needs this module, not vice versa
+
+    stale = stale_files(directory)
+    if stale:
+        print(f"catalog/imported is out of date with catalog/sources ({', '.join(stale)}): "
+              "run `make import-catalog` and commit the result", file=sys.stderr)
+        return 1
+    uncovered = catalog.uncovered_csv_lines(directory)
+    if uncovered:
+        print(f"rows of catalog/sources/ortpsa-services.csv with no catalog entry: lines {uncovered}; "
+              "add their names to catalog/sources/names/*.tsv and run `make import-catalog`", file=sys.stderr)
+        return 1
+    info_only = sum(1 for s in catalog.services.values() if s.information_only)
     with_forms = sum(1 for s in catalog.services.values() if not s.information_only)
     print(
-        f"catalog ok: {len(catalog.services)} services ({with_forms} with application forms), "
+        f"catalog ok: {len(catalog.services)} services ({with_forms} with application forms, "
+        f"{info_only} information-only), "
         f"{len(catalog.departments_in_use())} departments, {len(catalog.districts)} districts"
     )
     return 0

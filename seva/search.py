@@ -24,7 +24,7 @@ MAX_QUERY_TOKENS = 60  # bounded work for any message; a service is named well w
 _STOP_WORDS = """
 i me my we want need would like to apply applying application applications for a an the of
 get getting make making new issue issued issuing disposal please how what is are do can give
-about status check my details info information online process know tell want wanted help
+about status my details info information online process know tell want wanted help
 in on with from by and or it this that at
 mujhe muje mujko mera meri mere hame hamein humko chahiye chahie chaiye chahta chahti hai hain
 ke ki ka ko liye lie karna karni karvana banvana banana banwana kaise kese kaisa milega milegi
@@ -55,8 +55,41 @@ class Resolution:
         return self.service is None and bool(self.candidates)
 
 
-def _tokens(text: str) -> List[str]:
-    return [t for t in latin_key(text).split() if t not in STOP_KEYS]
+class Vocabulary:
+    """Everyday words folded onto the catalog's word: "bike", "gaadi", "ଗାଡ଼ି" → "vehicle".
+
+    Built from ``catalog/vocabulary.yml``. Applied to service aliases and queries alike, so
+    a citizen's word meets the official one exactly. A folded spelling that two groups share
+    is left alone rather than guessed.
+    """
+
+    def __init__(self, groups: Sequence[Sequence[str]] = ()):
+        mapping: Dict[Tuple[str, ...], Tuple[str, ...]] = {}
+        clashes = set()
+        for group in groups:
+            lead = tuple(latin_key(group[0]).split())
+            for word in group:
+                key = tuple(latin_key(word).split())
+                if not key or len(key) > 2:
+                    continue
+                if mapping.get(key, lead) != lead:
+                    clashes.add(key)
+                mapping[key] = lead
+        self._map = {k: v for k, v in mapping.items() if k not in clashes}
+
+    def tokens(self, text: str) -> List[str]:
+        raw = latin_key(text).split()
+        out: List[str] = []
+        i = 0
+        while i < len(raw):
+            pair = tuple(raw[i:i + 2])
+            if len(pair) == 2 and pair in self._map:
+                out.extend(self._map[pair])
+                i += 2
+                continue
+            out.extend(self._map.get((raw[i],), (raw[i],)))
+            i += 1
+        return [t for t in out if t not in STOP_KEYS]
 
 
 def _variants(tokens: List[str]) -> List[Tuple[str, ...]]:
@@ -67,17 +100,27 @@ def _variants(tokens: List[str]) -> List[Tuple[str, ...]]:
     return out
 
 
+def _blend(coverage: float, precision: float) -> float:
+    """Harmonic mean: a service scores high only when its alias is covered by the query AND
+    the query's words are explained by the alias (a short generic alias such as "praman
+    patra" covers itself fully but explains little of "aay praman patra")."""
+    if coverage <= 0 or precision <= 0:
+        return 0.0
+    return 2 * coverage * precision / (coverage + precision)
+
+
 class ServiceIndex:
     """An in-memory index over one catalog; build once, query many times."""
 
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
+        self.vocabulary = Vocabulary(catalog.vocabulary)
         self._aliases: List[Tuple[str, Tuple[str, ...]]] = []
         for service in catalog.services.values():
             texts = [*service.names.values(), *service.synonyms, service.official_name, service.id.replace("_", " ")]
             seen = set()
             for text in texts:
-                tokens = _tokens(text)
+                tokens = self.vocabulary.tokens(text)
                 for variant in _variants(tokens) if tokens else []:
                     if variant not in seen:
                         seen.add(variant)
@@ -103,8 +146,9 @@ class ServiceIndex:
         sims: Dict[str, float] = {}
         if unit in self._idf:
             sims[unit] = 1.0
-        if len(unit) >= 3:
-            for token in self._skeletons.get(skeleton(unit), ()):
+        shape = skeleton(unit)
+        if len(unit) >= 4 and len(shape) >= 3:  # short skeletons collide ("bek"/"buk", "helo"/"hal")
+            for token in self._skeletons.get(shape, ()):
                 sims.setdefault(token, 0.85)
         if len(unit) >= 4:
             for token, score, _ in process.extract(unit, self._vocab, scorer=fuzz.ratio, score_cutoff=78, limit=None):
@@ -117,9 +161,19 @@ class ServiceIndex:
                 sims[token] = max(sims.get(token, 0.0), 0.75)
         return sims
 
+    def _word_weight(self, word: str, similar: Dict[str, float], rare: float) -> float:
+        """How much a query word says: the rarity of the catalog word it most resembles
+        (itself when the catalog has it), not of every longer word it is a prefix of."""
+        if word in self._idf:
+            return self._idf[word]
+        if not similar:
+            return rare
+        best = max(similar.values())
+        return min(self._idf[t] for t, score in similar.items() if score == best)
+
     def search(self, text: str, limit: int = 3) -> List[Match]:
         """The best ``limit`` services for ``text``, best first, with scores in 0..1."""
-        tokens = _tokens(text)[:MAX_QUERY_TOKENS]
+        tokens = self.vocabulary.tokens(text)[:MAX_QUERY_TOKENS]
         if not tokens:
             return []
         joined = {tokens[i] + tokens[i + 1]: (tokens[i], tokens[i + 1]) for i in range(len(tokens) - 1)}
@@ -140,7 +194,7 @@ class ServiceIndex:
         # count as rare, so a query with words no alias explains scores lower)
         rare = max(self._idf.values(), default=1.0)
         counts = Counter(tokens)
-        weight = {u: max((self._idf[t] for t in sims[u]), default=rare) for u in counts}
+        weight = {u: self._word_weight(u, sims[u], rare) for u in counts}
         total_weight = sum(weight.values()) or 1.0
         scores: Dict[str, float] = defaultdict(float)
         for i in candidate_aliases:
@@ -155,9 +209,19 @@ class ServiceIndex:
                         best_word[word] = score
             explained = sum(counts[w] * weight[w] * score for w, score in best_word.items())
             precision = explained / total_weight
-            scores[sid] = max(scores[sid], 0.6 * coverage + 0.4 * precision)
+            scores[sid] = max(scores[sid], _blend(coverage, precision))
+        self._fold_repeats(scores)
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         return [Match(self.catalog.services[sid], round(score, 4)) for sid, score in ranked[:limit]]
+
+    def _fold_repeats(self, scores: Dict[str, float], margin: float = 0.1) -> None:
+        """A service the source lists again under an older rule ("Marriage certificate
+        (2013)") gives way to the entry it repeats, unless the query matched it clearly better."""
+        for sid in [s for s in scores if self.catalog.services[s].same_as]:
+            primaries = [p for p in self.catalog.services[sid].same_as if p in scores]
+            if primaries and scores[sid] <= max(scores[p] for p in primaries) + margin:
+                best = max(primaries, key=lambda p: scores[p])
+                scores[best] = max(scores[best], scores.pop(sid))
 
     def resolve(self, text: str, accept: float = 0.62, margin: float = 0.12) -> Resolution:
         """One clear service, or up to three candidates when unsure, or nothing."""

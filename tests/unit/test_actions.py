@@ -5,7 +5,7 @@ import re
 import pytest
 
 from actions.application_form import ValidateApplicationForm
-from actions.browse import PAGE_SIZE, ActionListServices
+from actions.browse import ActionListServices
 from actions.grievance import ActionSubmitGrievance, ValidateGrievanceForm
 from actions.language import ActionChooseLanguage
 from actions.service_lookup import ActionResolveService, ActionServiceInfo
@@ -136,26 +136,68 @@ def test_service_info_offers_an_apply_button(app_db):
     assert DEVANAGARI.search(said[0]["buttons"][0]["title"])
 
 
+def _browse_pages(lang, entities=()):
+    """Every page of one browsing level, following the "More…" row, as WhatsApp bodies."""
+    from channels.whatsapp_outbound import buttons_message
+
+    page, pages = 0, []
+    while True:
+        said, _ = run(ActionListServices(), make_tracker(
+            {"language": lang}, "", "list_services", [*entities, {"entity": "page", "value": str(page)}]))
+        assert len(said) == 1
+        out = buttons_message("919876543210", said[0]["text"], said[0]["buttons"])
+        pages.append((said[0], out))
+        if not any('"page"' in b["payload"] for b in said[0]["buttons"]):
+            return pages
+        page += 1
+        assert page < 100, "the More row never ends"
+
+
+def _check_list_page(outbound, lang):
+    """One interactive message within Meta's limits, its rows told apart, in the user's script.
+
+    Up to 3 choices go out as reply buttons (title ≤ 20), more as a list (≤ 10 rows, title
+    ≤ 24, description ≤ 72); a shortened title keeps its full text in the description or body.
+    """
+    assert not outbound.menu, "a page fell back to a numbered menu"
+    interactive = [b["interactive"] for b in outbound.bodies if b.get("type") == "interactive"]
+    assert len(interactive) == 1
+    message = interactive[0]
+    if message["type"] == "list":
+        rows = message["action"]["sections"][0]["rows"]
+        assert 1 <= len(rows) <= 10
+        for row in rows:
+            assert len(row["title"]) <= 24 and len(row.get("description", "")) <= 72 and len(row["id"]) <= 200
+        shown = [(row["title"], row.get("description", "")) for row in rows]
+        titles = [row["title"] for row in rows]
+    else:
+        assert message["type"] == "button"
+        buttons = [b["reply"] for b in message["action"]["buttons"]]
+        assert 1 <= len(buttons) <= 3
+        assert all(len(b["title"]) <= 20 and len(b["id"]) <= 256 for b in buttons)
+        titles = [b["title"] for b in buttons]
+        shown = titles
+    assert len(set(shown)) == len(shown), f"two rows read the same: {shown}"
+    if lang != "en":
+        script = DEVANAGARI if lang == "hi" else ODIA
+        assert all(script.search(title) for title in titles), titles
+
+
 @pytest.mark.parametrize("lang", ["en", "hi", "or"])
 def test_browsing_respects_whatsapp_list_limits(catalog, lang):
-    said, _ = run(ActionListServices(), make_tracker({"language": lang}, "/list_services", "list_services"))
-    departments = said[0]["buttons"]
-    assert len(departments) <= 10
-    seen = set()
+    """Every department and every service is reachable, page by page, within list limits."""
+    departments = []
+    for said, outbound in _browse_pages(lang):
+        _check_list_page(outbound, lang)
+        departments += [b["payload"] for b in said["buttons"] if '"department"' in b["payload"]
+                        and '"page"' not in b["payload"]]
+    assert len(departments) == len(set(departments)) == len(catalog.departments_in_use())
+    seen = []
     for dept in catalog.departments_in_use():
-        page = 0
-        while True:
-            entities = [{"entity": "department", "value": dept.id}, {"entity": "page", "value": str(page)}]
-            said, _ = run(ActionListServices(), make_tracker({"language": lang}, "", "list_services", entities))
-            buttons = said[0]["buttons"]
-            assert 1 <= len(buttons) <= PAGE_SIZE + 1
-            services = [b for b in buttons if b["payload"].startswith("/service_info")]
-            seen |= {b["payload"] for b in services}
-            more = [b for b in buttons if '"page"' in b["payload"]]
-            if not more:
-                break
-            page += 1
-    assert len(seen) == len(catalog.services)
+        for said, outbound in _browse_pages(lang, [{"entity": "department", "value": dept.id}]):
+            _check_list_page(outbound, lang)
+            seen += [b["payload"] for b in said["buttons"] if b["payload"].startswith("/service_info")]
+    assert len(seen) == len(set(seen)) == len(catalog.services)
 
 
 def test_status_is_only_shown_to_the_sender(app_db):

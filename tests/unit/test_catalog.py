@@ -23,12 +23,12 @@ def test_the_launch_services_and_at_least_25_more_take_applications(catalog):
 
 def test_every_entry_keeps_its_source_and_matches_the_csv(catalog):
     with (ROOT / "catalog/sources/ortpsa-services.csv").open(encoding="utf-8") as handle:
-        rows = {(r["department"].strip(), r["service_name"].strip()): r for r in csv.DictReader(handle)}
+        rows = {line: r for line, r in enumerate(csv.DictReader(handle), start=2)}
     for service in catalog.services.values():
         assert service.source_url.startswith("http"), service.id
-        if service.csv_service:
-            department = catalog.departments[service.department].source_name
-            row = rows[(department, service.csv_service.strip())]
+        for line in service.csv_lines:
+            row = rows[line]
+            assert service.source_url in row["source_url"], (service.id, line)
             limit = row["time_limit_days"].strip()
             if limit.isdigit():  # a plain number in the source must be copied as it is
                 assert service.time_limit_days == int(limit), service.id

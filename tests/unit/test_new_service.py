@@ -128,5 +128,6 @@ def test_an_entry_without_fields_is_information_only_and_invents_no_officer(app_
     said = texts(form.messages)
     assert form.slots["service_match"] == "info" and form.slots["service"] == "river_ferry_pass"
     assert "cannot take this application in chat" in said
-    assert "office of the not known" in said and "Tahasildar" not in said
+    assert "at the Test department office near you" in said and "Tahasildar" not in said
+    assert "appeal within 30 days" in said
     assert "do not know it for this service" in said  # no time limit in the source

@@ -101,6 +101,19 @@ def test_up_to_three_buttons_become_reply_buttons_with_full_titles_kept():
     assert "Yes, submit the application now" in interactive["body"]["text"]
 
 
+def test_buttons_whose_short_titles_look_alike_become_a_list():
+    """Three services that all shorten to "Society certificate…" must stay distinguishable."""
+    buttons = [{"title": f"Society certificate copy ({kind})", "payload": f"/s{i}"}
+               for i, kind in enumerate(["10 years, state", "5 years, district", "5 years, state"])]
+    result = out.buttons_message("911", "Choose one", buttons)
+    valid(result.bodies)
+    interactive = result.bodies[-1]["interactive"]
+    assert interactive["type"] == "list"
+    rows = interactive["action"]["sections"][0]["rows"]
+    assert len({(r["title"], r.get("description")) for r in rows}) == 3
+    assert all("years" in r["description"] for r in rows)
+
+
 def test_four_to_ten_buttons_become_a_list_with_descriptions():
     buttons = [{"title": f"ସେବା ନମ୍ବର {i} ପାଇଁ ଏକ ବହୁତ ଲମ୍ବା ନାମ", "payload": f'/apply_service{{"service":"s{i}"}}'}
                for i in range(10)]
