@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from seva.catalog import Catalog, Service
@@ -34,6 +35,8 @@ karibi kariba chahunchi chahuchi dia diantu kahantu achi achhi au ra ta
 मुझे मेरा मेरी मेरे हमें चाहिए है हैं के की का को लिए करना करनी बनवाना कैसे मिलेगा क्या कहाँ और से में
 ମୋତେ ମୋର ମୋ ଦରକାର ପାଇଁ କେମିତି କଣ କ'ଣ ରେ କୁ ହେବ କରିବି ଚାହୁଁଛି ଦିଅ ଦିଅନ୍ତୁ ଅଛି ଓ ଆଉ ର
 """
+EXACT = 0.999  # a blended score this high means every query word met an alias word exactly
+
 STOP_KEYS = frozenset(w for raw in _STOP_WORDS.split() for w in latin_key(raw).split())
 
 
@@ -137,12 +140,26 @@ class ServiceIndex:
         for token in self._vocab:
             if len(token) >= 3:
                 self._skeletons[skeleton(token)].append(token)
+        self._alias_weight = [sum(self._idf[t] for t in tokens) for _sid, tokens in self._aliases]
         self._by_token: Dict[str, List[int]] = defaultdict(list)
         for i, (_sid, tokens) in enumerate(self._aliases):
             for token in set(tokens):
                 self._by_token[token].append(i)
 
-    def _similar(self, unit: str) -> Dict[str, float]:
+    def _fuzzy(self, units: List[str]) -> Dict[str, Dict[str, float]]:
+        """Edit-distance neighbours of every unit of four letters or more, in one pass over
+        the vocabulary (one call converts the vocabulary once, not once per word)."""
+        long_units = [u for u in units if len(u) >= 4]
+        out: Dict[str, Dict[str, float]] = {u: {} for u in units}
+        if not long_units:
+            return out
+        matrix = process.cdist(long_units, self._vocab, scorer=fuzz.ratio, score_cutoff=78, dtype=np.uint8)
+        for row, unit in zip(matrix, long_units):
+            for j in np.flatnonzero(row):
+                out[unit][self._vocab[j]] = float(row[j]) / 100 * 0.9
+        return out
+
+    def _similar(self, unit: str, fuzzy: Dict[str, float]) -> Dict[str, float]:
         sims: Dict[str, float] = {}
         if unit in self._idf:
             sims[unit] = 1.0
@@ -150,9 +167,8 @@ class ServiceIndex:
         if len(unit) >= 4 and len(shape) >= 3:  # short skeletons collide ("bek"/"buk", "helo"/"hal")
             for token in self._skeletons.get(shape, ()):
                 sims.setdefault(token, 0.85)
-        if len(unit) >= 4:
-            for token, score, _ in process.extract(unit, self._vocab, scorer=fuzz.ratio, score_cutoff=78, limit=None):
-                sims[token] = max(sims.get(token, 0.0), score / 100 * 0.9)
+        for token, score in fuzzy.items():
+            sims[token] = max(sims.get(token, 0.0), score)
         if len(unit) >= 3:
             start = bisect.bisect_right(self._sorted_vocab, unit)  # tokens that extend ``unit``
             for token in self._sorted_vocab[start:]:
@@ -178,7 +194,8 @@ class ServiceIndex:
             return []
         joined = {tokens[i] + tokens[i + 1]: (tokens[i], tokens[i + 1]) for i in range(len(tokens) - 1)}
         units = list(dict.fromkeys(tokens + list(joined)))
-        sims = {unit: self._similar(unit) for unit in units}
+        fuzzy = self._fuzzy(units)
+        sims = {unit: self._similar(unit, fuzzy[unit]) for unit in units}
         best_token: Dict[str, float] = defaultdict(float)  # vocab token → best similarity
         # vocab token → the query words it explains, directly or as half of a joined pair
         explains: Dict[str, Dict[str, float]] = defaultdict(dict)
@@ -199,7 +216,7 @@ class ServiceIndex:
         scores: Dict[str, float] = defaultdict(float)
         for i in candidate_aliases:
             sid, alias = self._aliases[i]
-            total = sum(self._idf[t] for t in alias)
+            total = self._alias_weight[i]
             covered = sum(self._idf[t] * best_token.get(t, 0.0) for t in alias)
             coverage = covered / total if total else 0.0
             best_word: Dict[str, float] = {}
@@ -230,7 +247,10 @@ class ServiceIndex:
             return Resolution(None, [])
         top = matches[0]
         runner_up = matches[1].score if len(matches) > 1 else 0.0
-        if top.score >= accept and top.score - runner_up >= margin:
+        # a query that is exactly one service's name (every word matched, nothing left over)
+        # names that service even when a longer variant ("Horti fertiliser licence") is near
+        exact = top.score >= EXACT and runner_up < EXACT
+        if exact or (top.score >= accept and top.score - runner_up >= margin):
             return Resolution(top.service, matches)
         return Resolution(None, matches)
 

@@ -1,7 +1,9 @@
 """Service resolution across scripts and romanisations, with ambiguity and unknowns."""
+import dataclasses
+
 import pytest
 
-from seva.search import index_for
+from seva.search import ServiceIndex, Vocabulary, index_for
 
 CASES = [
     ("I want an income certificate", "income_certificate"),
@@ -50,3 +52,26 @@ def test_ambiguous_query_offers_at_most_three(catalog):
 def test_search_never_raises(catalog):
     for junk in ["", "   ", "!!!", "\u200d", "x" * 5000, "ORT-7K3M-9QXF"]:
         index_for(catalog).search(junk)
+
+
+def test_vocabulary_folds_everyday_words_onto_the_catalog_word():
+    vocabulary = Vocabulary([["vehicle", "gaadi", "bike", "ଗାଡ଼ି"], ["certificate", "praman patra"]])
+    assert vocabulary.tokens("bike") == vocabulary.tokens("ଗାଡ଼ି") == ["vehicle"]
+    assert vocabulary.tokens("gaadi praman patra") == ["vehicle", "certificate"]
+
+
+def test_vocabulary_leaves_a_word_two_groups_claim_alone():
+    vocabulary = Vocabulary([["vehicle", "car"], ["seedlings", "car"]])
+    assert vocabulary.tokens("car") == ["car"]
+
+
+@pytest.mark.parametrize("query, service", [
+    ("bike ka naya registration", "vehicle_registration"),
+    ("bhalu ne hamla kiya chot lagi", "wildlife_human_injury_death_compensation"),
+    ("daru dukan licence", "liquor_licence_district"),
+])
+def test_catalog_vocabulary_finds_services_by_everyday_words(catalog, query, service):
+    ranked = [m.service.id for m in index_for(catalog).resolve(query).candidates]
+    without = [m.service.id for m in ServiceIndex(dataclasses.replace(catalog, vocabulary=[])).resolve(query).candidates]
+    assert service in ranked[:3], ranked
+    assert service not in without[:3], "the case no longer exercises catalog/vocabulary.yml"
