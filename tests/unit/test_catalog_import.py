@@ -143,3 +143,27 @@ def test_a_missing_row_and_a_wrong_csv_line_are_reported(copy, capsys):
     imported.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     with pytest.raises(CatalogError, match="source.csv_line"):
         load(copy)
+
+
+@pytest.mark.parametrize("lang, says", [
+    ("en", ["cannot take this application in chat", "appeal to the", "Decided by", "old list (2016)"]),
+    ("hi", ["चैट में नहीं ले सकता", "अपील कर सकते हैं", "निर्णय लेंगे", "पुरानी सूची (2016)"]),
+    ("or", ["ଚାଟରେ ନେଇପାରିବି ନାହିଁ", "ଅପିଲ କରିପାରିବେ", "ନିଷ୍ପତ୍ତି ନେବେ", "ପୁରୁଣା ତାଲିକା (2016)"]),
+])
+def test_an_imported_service_is_explained_not_applied_for(catalog, lang, says):
+    """Who decides, how long, where to apply, how to appeal; and the outdated warning."""
+    from actions.service_lookup import ActionServiceInfo
+    from tests.unit.helpers import make_tracker, run, texts
+
+    finance = next(s for s in catalog.services.values()
+                   if catalog.departments[s.department].source_name == "Finance" and s.designated_officer)
+    said, events = run(ActionServiceInfo(), make_tracker(
+        {"language": lang}, "", "service_info", [{"entity": "service", "value": finance.id}]))
+    text = texts(said)
+    for phrase in says:
+        assert phrase in text, (phrase, text)
+    assert finance.designated_officer in text and finance.appellate_authority in text
+    assert finance.names[lang] in text
+    limit = str(finance.time_limit_days) if finance.time_limit_days else finance.time_limit_text
+    assert limit in text
+    assert any(e.get("name") == "service" and e.get("value") == finance.id for e in events)
