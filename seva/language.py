@@ -22,7 +22,8 @@ _NAMES = {
 }
 _NAME_KEYS = {latin_key(word): lang for lang, words in _NAMES.items() for word in words}
 
-# Romanised words that mark one language; chosen to be rare in the other two.
+# Romanised words that mark one language; chosen to be rare in the other two (so not
+# "ki" or "nahin", which Hindi and Odia share).
 _HI_MARKERS = set(
     "mujhe muje mujhko mera meri mere hamara hamari chahiye chahie chaiye chahie kaise kaisa kaisi kya kyu kyun "
     "hai hain karna karni karwana karvana banwana banvana kijiye kijie karo batao bataiye batayiye nahi nahin "
@@ -32,7 +33,7 @@ _HI_MARKERS = set(
 _OR_MARKERS = set(
     "mote mate mora mor darkar dorkar darakar kemiti kana kan achhi achi acchi heba hebo karibi kariba "
     "chahunchi chahuchi chahe paain pain dia diantu dianti hela heuchi kete kouthi kaha kahantu "
-    "mu mun amara apananka aapananka apanaka bhala jiba jibi thila nahin ki".split()
+    "mu mun amara apananka aapananka apanaka bhala jiba jibi thila".split()
 )
 
 

@@ -45,3 +45,25 @@ def test_script(text, script):
 ])
 def test_detect(text, asked, expected):
     assert detect(text, asked_for_language=asked) == expected
+
+
+def test_held_out_messages_get_their_language_and_never_the_wrong_one():
+    """On the held-out NLU set: native script always decides; romanised Hindi/Odia is
+    recognised by its marker words or left to the conversation's language (None), and
+    is almost never taken for the other language."""
+    from tests.nlu_heldout import load_heldout
+
+    expected = {"hi": "hi", "hi-latn": "hi", "or": "or", "or-latn": "or"}
+    right, wrong, total = {}, {}, {}
+    for ex in load_heldout():
+        if ex.form == "en" or ex.intent == "choose_language":
+            continue
+        got = detect(ex.text)
+        total[ex.form] = total.get(ex.form, 0) + 1
+        right[ex.form] = right.get(ex.form, 0) + (got == expected[ex.form])
+        wrong[ex.form] = wrong.get(ex.form, 0) + (got not in (None, expected[ex.form]))
+        if ex.form in ("hi", "or") and script_of(ex.text) == ex.form:
+            assert got == ex.form, ex.text
+    for form in ("hi-latn", "or-latn"):
+        assert wrong[form] / total[form] <= 0.02, (form, wrong[form])
+        assert right[form] / total[form] >= 0.4, (form, right[form] / total[form])
