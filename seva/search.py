@@ -35,9 +35,25 @@ karibi kariba chahunchi chahuchi dia diantu kahantu achi achhi au ra ta
 मुझे मेरा मेरी मेरे हमें चाहिए है हैं के की का को लिए करना करनी बनवाना कैसे मिलेगा क्या कहाँ और से में
 ମୋତେ ମୋର ମୋ ଦରକାର ପାଇଁ କେମିତି କଣ କ'ଣ ରେ କୁ ହେବ କରିବି ଚାହୁଁଛି ଦିଅ ଦିଅନ୍ତୁ ଅଛି ଓ ଆଉ ର
 """
+# Words that say what the citizen asks ABOUT a service (days, fee, documents, officer) rather
+# than which service. They still help match a service named by them ("registration of
+# documents"), but a query is not penalised for the ones no service name explains.
+_QUESTION_WORDS = """
+days day time long take takes taking fee fees cost charge charges document documents docs
+papers required needed eligibility eligible who which where when officer much many
+procedure steps rules whole full
+प्रोसेस प्रक्रिया पूरा पूरी तरीका नियम ପ୍ରୋସେସ ପ୍ରକ୍ରିୟା ପୂରା ଉପାୟ ନିୟମ prakriya prakriy tarika niyam pura puri
+din dino kitne kitna kitni samay lagta lagte lagega lagegi lagenge fees shulk kagaz kagaj
+kagzat dastavez dastavej kaun kon kaunsa kab yogyata adhikari
+dina dinare kete samaya lage lagiba lagib kagaja kagajapatra kie keun keunthi kouthi kebe
+jogyata adhikari
+दिन कितने कितना कितनी समय लगता लगते लगेगा फीस शुल्क कागज कागजात दस्तावेज कौन कब योग्यता अधिकारी
+ଦିନ ଦିନରେ କେତେ ସମୟ ଲାଗେ ଲାଗିବ ଫି କାଗଜ କାଗଜପତ୍ର କିଏ କେଉଁ କେଉଁଠି କେବେ ଯୋଗ୍ୟତା ଅଧିକାରୀ
+"""
 EXACT = 0.999  # a blended score this high means every query word met an alias word exactly
 
 STOP_KEYS = frozenset(w for raw in _STOP_WORDS.split() for w in latin_key(raw).split())
+QUESTION_KEYS = frozenset(w for raw in _QUESTION_WORDS.split() for w in latin_key(raw).split()) - STOP_KEYS
 
 
 @dataclass(frozen=True)
@@ -211,7 +227,7 @@ class ServiceIndex:
         # count as rare, so a query with words no alias explains scores lower)
         rare = max(self._idf.values(), default=1.0)
         counts = Counter(tokens)
-        weight = {u: self._word_weight(u, sims[u], rare) for u in counts}
+        weight = {u: 0.0 if u in QUESTION_KEYS else self._word_weight(u, sims[u], rare) for u in counts}
         total_weight = sum(weight.values()) or 1.0
         scores: Dict[str, float] = defaultdict(float)
         for i in candidate_aliases:
