@@ -199,7 +199,7 @@ class ServiceIndex:
         if word in self._idf:
             return self._idf[word]
         if not similar:
-            return rare
+            return rare * 0.5  # an unknown word: narrative ("papa guzar gaye") as often as a service word
         best = max(similar.values())
         return min(self._idf[t] for t, score in similar.items() if score == best)
 
@@ -223,8 +223,9 @@ class ServiceIndex:
                     if score > explains[token].get(word, 0.0):
                         explains[token][word] = score
         candidate_aliases = {i for token in best_token for i in self._by_token[token]}
-        # how much each query word says: the rarity of what it matches (unknown words
-        # count as rare, so a query with words no alias explains scores lower)
+        # how much each query word says: the rarity of what it matches (a word no alias
+        # has counts half as much as the rarest, so unexplained words lower a score without
+        # drowning a service named inside a longer story)
         rare = max(self._idf.values(), default=1.0)
         counts = Counter(tokens)
         weight = {u: 0.0 if u in QUESTION_KEYS else self._word_weight(u, sims[u], rare) for u in counts}
