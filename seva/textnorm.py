@@ -130,6 +130,12 @@ def latin_key(text: str) -> str:
     return " ".join(_fold_word(w) for w in words)
 
 
+def matching_word(word: str) -> str:
+    """One token's matching form, without spaces (``latin_key`` may split "ORT-7K3M");
+    the lower-cased word itself when nothing of it survives folding (emoji, punctuation)."""
+    return latin_key(word).replace(" ", "") or word.casefold()
+
+
 def skeleton(word: str) -> str:
     """Consonant skeleton of a folded word (keeps a leading vowel): survives schwa loss."""
     if not word:
