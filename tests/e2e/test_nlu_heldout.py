@@ -1,0 +1,45 @@
+"""The shipped model on the held-out NLU set, per language form (``tests/nlu/``).
+
+Fails when any form's intent accuracy drops below its threshold in
+``tests/nlu/thresholds.yml``. The thresholds sit just under what `bench/nlu_eval.py`
+measured for the project pipeline (docs/nlu-results.md), so a regression in the training
+data, the pipeline or the normaliser is caught; raise them when the model gets better.
+"""
+import asyncio
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.e2e.servers import MODEL
+from tests.nlu_heldout import FORMS, load_heldout, score
+
+THRESHOLDS = Path(__file__).resolve().parents[1] / "nlu" / "thresholds.yml"
+
+
+def test_intent_accuracy_per_form_stays_above_its_threshold():
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run `make train` first")
+    import logging
+
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+    agent = Agent.load(str(MODEL))
+    examples = load_heldout()
+
+    async def parse_all():
+        return [await agent.parse_message(ex.text) for ex in examples]
+
+    predicted = [p["intent"]["name"] for p in asyncio.run(parse_all())]
+    results = score(examples, predicted)
+    thresholds = yaml.safe_load(THRESHOLDS.read_text(encoding="utf-8"))["accuracy"]
+    print()
+    for form in (*FORMS, "overall"):
+        print(f"{form:8} accuracy {results[form]['accuracy']:.3f}  macro-F1 {results[form]['macro_f1']:.3f}"
+              f"  (threshold {thresholds[form]}, {results[form]['n']} messages)")
+    misses = [f"  [{ex.form}] {ex.text!r}: {ex.intent} -> {p}" for ex, p in zip(examples, predicted) if ex.intent != p]
+    print("misclassified:", *misses, sep="\n")
+    low = {f: round(results[f]["accuracy"], 3) for f in (*FORMS, "overall") if results[f]["accuracy"] < thresholds[f]}
+    assert not low, f"below threshold: {low}"
