@@ -67,22 +67,32 @@ def decode(body: bytes) -> Dict[str, Any]:
 def _int(value: Any) -> int:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # None, "abc", inf
         return 0
+
+
+def _dict(value: Any) -> Dict[str, Any]:
+    """``value`` when it is an object, else an empty one: a body may put anything anywhere."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> List[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _text_of(message: Dict[str, Any]) -> Optional[str]:
     kind = message.get("type")
     if kind == "text":
-        body = (message.get("text") or {}).get("body")
+        body = _dict(message.get("text")).get("body")
         return body if isinstance(body, str) else None
     if kind == "interactive":
-        interactive = message.get("interactive") or {}
-        reply = interactive.get(interactive.get("type") or "") or {}
-        value = reply.get("id") if isinstance(reply, dict) else None
+        interactive = _dict(message.get("interactive"))
+        kind = interactive.get("type")
+        reply = _dict(interactive.get(kind)) if isinstance(kind, str) else {}
+        value = reply.get("id")
         return value if isinstance(value, str) else None
     if kind == "button":
-        button = message.get("button") or {}
+        button = _dict(message.get("button"))
         value = button.get("payload") or button.get("text")
         return value if isinstance(value, str) else None
     return None
@@ -90,26 +100,28 @@ def _text_of(message: Dict[str, Any]) -> Optional[str]:
 
 def parse(data: Dict[str, Any]) -> Notification:
     out = Notification()
-    for entry in data.get("entry") or []:
-        for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
-            value = change.get("value") if isinstance(change, dict) else None
+    for entry in _list(data.get("entry")):
+        for change in _list(_dict(entry).get("changes")):
+            value = _dict(change).get("value")
             if not isinstance(value, dict):
                 out.skipped += 1
                 continue
-            phone_number_id = (value.get("metadata") or {}).get("phone_number_id")
-            contacts = [c for c in value.get("contacts") or [] if isinstance(c, dict)]
+            phone_number_id = _dict(value.get("metadata")).get("phone_number_id")
+            phone_number_id = phone_number_id if isinstance(phone_number_id, str) else None
+            contacts = [c for c in _list(value.get("contacts")) if isinstance(c, dict)]
             names = {}
             for contact in contacts:
                 key = contact.get("wa_id") or contact.get("user_id")
-                if key:
-                    names[str(key)] = (contact.get("profile") or {}).get("name")
-            for message in value.get("messages") or []:
+                name = _dict(contact.get("profile")).get("name")
+                if key and isinstance(key, (str, int)):
+                    names[str(key)] = name if isinstance(name, str) else None
+            for message in _list(value.get("messages")):
                 parsed = _message(message, names, contacts, phone_number_id)
                 if parsed is None:
                     out.skipped += 1
                 else:
                     out.messages.append(parsed)
-            for status in value.get("statuses") or []:
+            for status in _list(value.get("statuses")):
                 parsed_status = _status(status)
                 if parsed_status is None:
                     out.skipped += 1
@@ -127,24 +139,28 @@ def _message(message: Any, names: Dict[str, Any], contacts: List[Dict[str, Any]]
     if not sender and len(contacts) == 1:
         sender = contacts[0].get("wa_id") or contacts[0].get("user_id")
     kind = message.get("type")
-    if not isinstance(message_id, str) or not message_id or not sender or not isinstance(kind, str):
+    if not isinstance(message_id, str) or not message_id or not isinstance(kind, str):
+        return None
+    if not isinstance(sender, (str, int)) or isinstance(sender, bool) or not str(sender).strip():
         return None
     media = message.get(kind) if kind in {"audio", "image", "document", "sticker", "video"} else None
-    media = media if isinstance(media, dict) else {}
+    media = _dict(media)
+    media_id, mime_type = media.get("id"), media.get("mime_type")
     return InboundMessage(
         message_id=message_id, sender=str(sender), type=kind, timestamp=_int(message.get("timestamp")),
-        text=_text_of(message), media_id=media.get("id"), mime_type=media.get("mime_type"),
-        voice=bool(media.get("voice")), profile_name=names.get(str(sender)), phone_number_id=phone_number_id,
+        text=_text_of(message), media_id=media_id if isinstance(media_id, str) else None,
+        mime_type=mime_type if isinstance(mime_type, str) else None, voice=media.get("voice") is True,
+        profile_name=names.get(str(sender)), phone_number_id=phone_number_id,
     )
 
 
 def _status(status: Any) -> Optional[StatusUpdate]:
     if not isinstance(status, dict) or not isinstance(status.get("id"), str) or not status.get("status"):
         return None
-    errors = status.get("errors") or []
-    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    errors = _list(status.get("errors"))
+    first = _dict(errors[0]) if errors else {}
     return StatusUpdate(
         message_id=status["id"], status=str(status["status"]), recipient=str(status.get("recipient_id") or ""),
         timestamp=_int(status.get("timestamp")), error_code=_int(first.get("code")) or None,
-        error_title=first.get("title") or first.get("message"),
+        error_title=next((t for t in (first.get("title"), first.get("message")) if isinstance(t, str) and t), None),
     )
