@@ -1,6 +1,7 @@
 """The WhatsApp channel against the real `rasa run` (trained model, real action server)
 and the fake Graph API, all on free loopback ports."""
 import concurrent.futures
+import random
 import re
 import sqlite3
 import time
@@ -286,3 +287,32 @@ def test_unusable_voice_notes_get_a_clear_reply_in_the_users_language(stack, fak
     replies = ask(fake, me, text(me, "ମୋ ଆବେଦନର ସ୍ଥିତି"))  # the conversation goes on
     assert replies and ODIA.search(body_text(replies[-1]))
     assert "Traceback" not in stack.log_text()
+
+
+def test_a_duplicate_storm_gets_one_reply_per_message(stack, fake):
+    """20 messages from 4 citizens, each re-delivered 5 times, all interleaved and
+    concurrent (Meta retrying while its earlier attempts are still in flight)."""
+    senders = [f"9198000{n:05d}" for n in range(200, 204)]
+    messages = [text(wa_id, "/thank", wamid=new_wamid()) for wa_id in senders for _ in range(5)]
+    deliveries = [m for m in messages for _ in range(5)]
+    random.Random(7).shuffle(deliveries)
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        codes = list(pool.map(lambda m: fake.deliver(envelope([m]), retries=3)[-1], deliveries))
+    assert codes == [200] * len(deliveries)
+    for wa_id in senders:
+        wait_for(fake, wa_id, 5, timeout=120)
+    for wa_id in senders:
+        assert len(quiet(fake, wa_id, 3.0)) == 5, wa_id
+
+
+def test_logs_never_show_a_phone_number_or_an_answer_in_full(stack, fake):
+    """Runs after the tests above: every sender, name and answer they used is in the logs
+    only masked (INFO is the default level of both servers)."""
+    logs = stack.log_text("rasa") + stack.log_text("actions")
+    assert "WhatsApp" in logs  # the channel did log, at INFO
+    numbers = {m.get("to") for m in fake.sent if m.get("to")}
+    assert len(numbers) >= 50
+    leaked = sorted(n for n in numbers if n in logs)
+    assert not leaked, leaked[:5]
+    for personal in ["ରମେଶ ସାହୁ", "ଗୋପାଳ ସାହୁ", "୬୦୦୦୦"]:  # the Odia application's answers
+        assert personal not in logs, personal
