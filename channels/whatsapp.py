@@ -34,9 +34,11 @@ from sanic.response import HTTPResponse
 from channels import whatsapp_outbound as outbound
 from channels.dedupe import SQLMessageLog, message_log_from_env
 from channels.graph_client import DEFAULT_BASE_URL, GraphClient, MediaTooLarge
+from channels.rate_limit import DEFAULT_BURST, DEFAULT_PER_MINUTE, SenderRateLimiter
 from channels.speech_port import NoTranscriber, Transcriber, default_transcriber
 from channels.whatsapp_inbound import (IGNORED_TYPES, TEXT_TYPES, InboundMessage, MalformedPayload, decode,
                                        parse)
+from seva.language import detect
 from seva.privacy import mask_phone
 from seva.texts import render
 
@@ -127,18 +129,23 @@ class WhatsAppInput(InputChannel):
             phone_number_id=setting("phone_number_id", "WHATSAPP_PHONE_NUMBER_ID"),
             api_base_url=setting("api_base_url", "WHATSAPP_API_BASE_URL", DEFAULT_BASE_URL),
             max_body_bytes=int(setting("max_body_bytes", "WHATSAPP_MAX_BODY_BYTES", str(MAX_BODY_BYTES))),
+            rate_limiter=SenderRateLimiter(
+                per_minute=float(setting("rate_per_minute", "WHATSAPP_RATE_PER_MINUTE", str(DEFAULT_PER_MINUTE))),
+                burst=int(setting("rate_burst", "WHATSAPP_RATE_BURST", str(DEFAULT_BURST)))),
             transcriber=default_transcriber(),  # loads the speech model now, not on the first voice note
         )
 
     def __init__(self, verify_token: str, app_secret: str, access_token: str, phone_number_id: str,
                  api_base_url: str = DEFAULT_BASE_URL, max_body_bytes: int = MAX_BODY_BYTES,
-                 message_log: Optional[SQLMessageLog] = None, transcriber: Optional[Transcriber] = None):
+                 message_log: Optional[SQLMessageLog] = None, transcriber: Optional[Transcriber] = None,
+                 rate_limiter: Optional[SenderRateLimiter] = None):
         self.verify_token = verify_token
         self.app_secret = app_secret.encode() if app_secret else b""
         self.max_body_bytes = max_body_bytes
         self.client = GraphClient(api_base_url, access_token, phone_number_id)
         self._log = message_log
         self.transcriber = transcriber or NoTranscriber()
+        self.rate_limiter = rate_limiter or SenderRateLimiter()
         self._queues: Dict[str, asyncio.Queue] = {}
         self._tasks: Set[asyncio.Task] = set()
         self.menus: Dict[str, Dict[str, str]] = {}
@@ -251,6 +258,9 @@ class WhatsAppInput(InputChannel):
             logger.info("WhatsApp duplicate %s from %s ignored", message.message_id[-12:], mask_phone(message.sender))
             return
         logger.info("WhatsApp %s message from %s", message.type, mask_phone(message.sender))
+        if not self.rate_limiter.allow(message.sender):
+            await self._refuse_flood(message)
+            return
         self._spawn(self.client.mark_read(message.message_id, typing=True))
         metadata: Dict[str, Any] = {"whatsapp": {"message_id": message.message_id, "type": message.type,
                                                  "profile_name": message.profile_name}}
@@ -302,6 +312,15 @@ class WhatsAppInput(InputChannel):
         else:
             metadata["voice"] = {**limits, "outcome": outcome}
         return '/voice_note{"kind":%s}' % json.dumps(outcome)
+
+    async def _refuse_flood(self, message: InboundMessage) -> None:
+        """Over the sender's rate: not processed; the citizen is told once to wait."""
+        logger.warning("WhatsApp rate limit: message %s from %s not processed", message.message_id[-12:],
+                       mask_phone(message.sender))
+        if self.rate_limiter.should_warn(message.sender):
+            language = await self._conversation_language(message.sender) or detect(message.text or "") or "en"
+            await WhatsAppOutput(self.client, self.menus).send_text_message(
+                message.sender, render("utter_rate_limited", language))
 
     async def _conversation_language(self, sender: str) -> Optional[str]:
         """The ``language`` slot of the sender's conversation, to hint speech recognition."""

@@ -305,6 +305,39 @@ def test_a_duplicate_storm_gets_one_reply_per_message(stack, fake):
         assert len(quiet(fake, wa_id, 3.0)) == 5, wa_id
 
 
+def test_a_flood_from_one_number_does_not_starve_another(stack, fake):
+    """One number sends 60 messages at once while another citizen writes 5, one at a time.
+    The flooder gets its burst answered and one notice to wait; the citizen gets every
+    reply. The citizen's reply times with and without the flood are printed."""
+    flooder, citizen = "919800000300", "919800000301"
+
+    def timed_turns(wa_id, n):
+        times = []
+        for _ in range(n):
+            before = len(fake.messages_to(wa_id))
+            start = time.monotonic()
+            assert fake.deliver(envelope([text(wa_id, "/thank")]))[-1] == 200
+            wait_for(fake, wa_id, before + 1)  # the reply arrived
+            times.append(round(time.monotonic() - start, 3))
+        return times
+
+    baseline = timed_turns(citizen, 3)
+    start = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        flood = pool.map(lambda _: fake.deliver(envelope([text(flooder, "/thank")]), retries=3)[-1], range(60))
+        during = timed_turns(citizen, 5)
+        assert list(flood) == [200] * 60
+    quiet(fake, flooder, 3.0)
+    elapsed = time.monotonic() - start
+    replies = [body_text(b) for b in fake.messages_to(flooder)]
+    notice = render("utter_rate_limited", "en")
+    print(f"\ncitizen reply s: before the flood {sorted(baseline)}, during {sorted(during)};"
+          f" flooder: {len(replies)} replies to 60 messages in {elapsed:.1f} s")
+    assert replies.count(notice) == 1
+    assert len(replies) - 1 <= 10 + elapsed / 3 + 1  # burst 10, then one per 3 s
+    assert len(during) == 5 and len(fake.messages_to(citizen)) == 8  # every citizen message answered once
+
+
 def test_logs_never_show_a_phone_number_or_an_answer_in_full(stack, fake):
     """Runs after the tests above: every sender, name and answer they used is in the logs
     only masked (INFO is the default level of both servers)."""
