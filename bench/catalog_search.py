@@ -33,6 +33,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import percentile, rss_peak_mb  # noqa: E402
 from seva.catalog import DEFAULT_DIR, load  # noqa: E402
 from seva.search import ServiceIndex  # noqa: E402
 from tests.e2e.servers import Stack  # noqa: E402
@@ -89,11 +90,6 @@ def queries() -> List[str]:
         return [row["query"] for row in csv.DictReader(handle, delimiter="\t")]
 
 
-def percentile(values: List[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
 def time_search(folder: Path, texts: List[str], rounds: int) -> Dict[str, float]:
     catalog = load(folder)
     start = time.perf_counter()
@@ -130,8 +126,7 @@ def action_server_rss(folder: Path, workdir: Path) -> float:
         with urllib.request.urlopen(request, timeout=60) as response:
             answer = json.loads(response.read())
         assert any("15" in (r.get("text") or "") for r in answer.get("responses", [])), answer
-        status = Path(f"/proc/{stack.actions.pid}/status").read_text()
-        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
+        return rss_peak_mb(str(stack.actions.pid))
     finally:
         stack.stop()
 

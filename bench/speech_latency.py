@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import percentile, rss_peak_mb  # noqa: E402
 from fakegraph.server import FakeGraph, envelope, media_message, text  # noqa: E402
 from speech.clips import load_manifest  # noqa: E402
 from speech.recognizer import SpeechRecognizer, max_new_tokens  # noqa: E402
@@ -30,18 +31,6 @@ from speech.settings import SpeechSettings  # noqa: E402
 from tests.e2e.servers import Stack  # noqa: E402
 
 SECRET = "bench-secret"
-
-
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
-def rss_peak_mb(pid: str = "self") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def bare(model, clip, route) -> float:

@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import percentile  # noqa: E402
 from fakegraph.server import FakeGraph, envelope, meta_json, sign, text  # noqa: E402
 from tests.e2e.servers import Stack  # noqa: E402
 
@@ -34,11 +35,6 @@ def post_once(url: str, raw: bytes) -> float:
         response.read()
         assert response.status == 200
     return (time.perf_counter() - start) * 1000
-
-
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 def main() -> int:
