@@ -21,11 +21,9 @@ matrix image for each pipeline.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import copy
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,7 +36,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.nlu_heldout import FORMS, Example, load_heldout, score  # noqa: E402
+from tests.nlu_heldout import FORMS, Example, load_heldout, parse_all, score  # noqa: E402
 
 FALLBACK = "nlu_fallback"
 RASA_DEFAULT_PIPELINE = [
@@ -82,22 +80,6 @@ def train(name: str, pipeline: List[dict], workdir: Path) -> Tuple[Path, float]:
                     "--nlu", str(ROOT / "data"), "--out", str(workdir), "--fixed-model-name", name,
                     "--quiet"], cwd=ROOT, check=True, env=env)
     return workdir / f"{name}.tar.gz", time.perf_counter() - start
-
-
-def predict(model: Path, examples: List[Example]) -> List[dict]:
-    """Rasa's parse result for every example (intent after fallback, and the ranking)."""
-    import logging
-
-    from rasa.core.agent import Agent
-    from rasa.utils.log_utils import configure_structlog
-
-    configure_structlog(logging.WARNING)  # not one debug line per parsed message
-    agent = Agent.load(str(model))
-
-    async def run() -> List[dict]:
-        return [await agent.parse_message(ex.text) for ex in examples]
-
-    return asyncio.run(run())
 
 
 def raw_top(parse: dict) -> Tuple[str, float]:
@@ -151,7 +133,7 @@ def main(argv: List[str] | None = None) -> int:
         examples = load_heldout()
         for name in chosen:
             model, seconds = models[name]
-            parses = predict(model, examples)
+            parses = parse_all(model, examples)
             predicted = [p["intent"]["name"] if p.get("intent") else FALLBACK for p in parses]
             results[name] = score(examples, predicted)
             results[name]["_train_s"] = {"value": seconds}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, List
 
 import yaml
 
@@ -50,3 +50,20 @@ def score(examples: List[Example], predicted: List[str]) -> Dict[str, Dict[str, 
             "macro_f1": float(f1_score(gold, pred, labels=sorted(set(gold)), average="macro", zero_division=0)),
         }
     return out
+
+
+def parse_all(model: Path, examples: List[Example]) -> List[Dict[str, Any]]:
+    """Rasa's parse result (intent after fallback, and the ranking) for every example."""
+    import asyncio
+    import logging
+
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # not one debug line per parsed message
+    agent = Agent.load(str(model))
+
+    async def run() -> List[Dict[str, Any]]:
+        return [await agent.parse_message(ex.text) for ex in examples]
+
+    return asyncio.run(run())

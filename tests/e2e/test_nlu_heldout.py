@@ -5,14 +5,13 @@ Fails when any form's intent accuracy drops below its threshold in
 measured for the project pipeline (docs/nlu-results.md), so a regression in the training
 data, the pipeline or the normaliser is caught; raise them when the model gets better.
 """
-import asyncio
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.e2e.servers import MODEL
-from tests.nlu_heldout import FORMS, load_heldout, score
+from tests.nlu_heldout import FORMS, load_heldout, parse_all, score
 
 THRESHOLDS = Path(__file__).resolve().parents[1] / "nlu" / "thresholds.yml"
 
@@ -20,19 +19,8 @@ THRESHOLDS = Path(__file__).resolve().parents[1] / "nlu" / "thresholds.yml"
 def test_intent_accuracy_per_form_stays_above_its_threshold():
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make train` first")
-    import logging
-
-    from rasa.core.agent import Agent
-    from rasa.utils.log_utils import configure_structlog
-
-    configure_structlog(logging.WARNING)
-    agent = Agent.load(str(MODEL))
     examples = load_heldout()
-
-    async def parse_all():
-        return [await agent.parse_message(ex.text) for ex in examples]
-
-    predicted = [p["intent"]["name"] for p in asyncio.run(parse_all())]
+    predicted = [p["intent"]["name"] for p in parse_all(MODEL, examples)]
     results = score(examples, predicted)
     thresholds = yaml.safe_load(THRESHOLDS.read_text(encoding="utf-8"))["accuracy"]
     print()
