@@ -63,6 +63,15 @@ class SQLMessageLog:
         """True the first time a message id is seen, False ever after."""
         return await asyncio.to_thread(self._claim, message_id)
 
+    def _claimed(self, message_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(inbound.c.message_id).where(
+                inbound.c.message_id == message_id)).first() is not None
+
+    async def is_claimed(self, message_id: str) -> bool:
+        """Whether handling of this message has begun (without claiming it)."""
+        return await asyncio.to_thread(self._claimed, message_id)
+
     def _record(self, message_id, status, recipient, error_code, error_title) -> None:
         with self.engine.begin() as conn:
             conn.execute(statuses.insert().values(
@@ -91,6 +100,9 @@ class RedisMessageLog(SQLMessageLog):
         key = f"seva:wa:inbound:{message_id}"
         return bool(await self.redis.set(key, json.dumps(dt.datetime.utcnow().isoformat()), nx=True,
                                          ex=KEEP_DAYS * 86400))
+
+    async def is_claimed(self, message_id: str) -> bool:
+        return bool(await self.redis.exists(f"seva:wa:inbound:{message_id}"))
 
 
 def message_log_from_env() -> SQLMessageLog:

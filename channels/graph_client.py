@@ -1,7 +1,9 @@
 """One shared async client for the WhatsApp Cloud (Graph) API: send, mark read, media.
 
 Retries with exponential backoff and jitter on throttling (HTTP 429, code 130429) and on
-server errors (5xx, 131000) and timeouts, a bounded number of times. Permanent errors
+server errors (5xx, 131000) and timeouts, a bounded number of times: with the defaults
+(8 attempts, waits doubling from 0.5 s up to 15 s) an outage of about 20 s is bridged and
+the reply arrives once; after the last attempt the send is logged as given up. Permanent errors
 (131047 outside the 24-hour window, 100 bad parameter, 190 token, 131026 undeliverable …)
 are logged with their code and not retried.
 """
@@ -42,7 +44,7 @@ class SendResult:
 
 class GraphClient:
     def __init__(self, base_url: str, access_token: str, phone_number_id: str, *, timeout: float = 10.0,
-                 max_attempts: int = 5, backoff_base: float = 0.5, backoff_cap: float = 8.0):
+                 max_attempts: int = 8, backoff_base: float = 0.5, backoff_cap: float = 15.0):
         self.base_url = base_url.rstrip("/")
         self.phone_number_id = phone_number_id
         self._headers = {"Authorization": f"Bearer {access_token}"}

@@ -5,10 +5,12 @@ Registered in credentials.yml as ``channels.whatsapp.WhatsAppInput``; the webhoo
 key is absent there, from the environment: ``WHATSAPP_VERIFY_TOKEN``, ``WHATSAPP_APP_SECRET``,
 ``WHATSAPP_ACCESS_TOKEN``, ``WHATSAPP_PHONE_NUMBER_ID``, ``WHATSAPP_API_BASE_URL``.
 
-The webhook checks size, signature and JSON, answers 200 at once and works in the
-background: each sender's messages in arrival order, different senders concurrently,
-every message id claimed once in a durable log (see dedupe.py) so re-deliveries are not
-answered twice. Voice notes are downloaded and transcribed by ``speech/`` (through
+The webhook checks size, signature and JSON, writes the messages down (inbox.py, so a
+crash after the 200 loses nothing), answers 200 and works in the background: each
+sender's messages in arrival order, different senders concurrently, every message id
+claimed once in a durable log (see dedupe.py) so re-deliveries are not answered twice. A
+message that Rasa leaves unanswered (the action server is down, an error) gets an apology
+in the citizen's language asking them to send it again. Voice notes are downloaded and transcribed by ``speech/`` (through
 ``speech_port.py``); the citizen sees what was heard before the answer.
 
 The background work runs on its own thread and event loop. Rasa's NLU and policies run
@@ -34,6 +36,7 @@ from sanic.response import HTTPResponse
 from channels import whatsapp_outbound as outbound
 from channels.dedupe import SQLMessageLog, message_log_from_env
 from channels.graph_client import DEFAULT_BASE_URL, GraphClient, MediaTooLarge
+from channels.inbox import PendingInbox
 from channels.rate_limit import DEFAULT_BURST, DEFAULT_PER_MINUTE, SenderRateLimiter
 from channels.speech_port import NoTranscriber, Transcriber, default_transcriber
 from channels.whatsapp_inbound import (IGNORED_TYPES, TEXT_TYPES, InboundMessage, MalformedPayload, decode,
@@ -70,6 +73,7 @@ class WhatsAppOutput(OutputChannel):
     def __init__(self, client: GraphClient, menus: Dict[str, Dict[str, str]]):
         self.client = client
         self.menus = menus
+        self.sent = 0  # messages handed to the Graph API through this output (one per user message)
 
     @classmethod
     def name(cls) -> Text:
@@ -77,6 +81,7 @@ class WhatsAppOutput(OutputChannel):
 
     async def _post_all(self, bodies: Iterable[Dict[str, Any]]) -> None:
         for body in bodies:
+            self.sent += 1
             await self.client.send(body)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
@@ -128,6 +133,7 @@ class WhatsAppInput(InputChannel):
             access_token=setting("access_token", "WHATSAPP_ACCESS_TOKEN"),
             phone_number_id=setting("phone_number_id", "WHATSAPP_PHONE_NUMBER_ID"),
             api_base_url=setting("api_base_url", "WHATSAPP_API_BASE_URL", DEFAULT_BASE_URL),
+            graph_timeout=float(setting("graph_timeout", "WHATSAPP_GRAPH_TIMEOUT", "10")),
             max_body_bytes=int(setting("max_body_bytes", "WHATSAPP_MAX_BODY_BYTES", str(MAX_BODY_BYTES))),
             rate_limiter=SenderRateLimiter(
                 per_minute=float(setting("rate_per_minute", "WHATSAPP_RATE_PER_MINUTE", str(DEFAULT_PER_MINUTE))),
@@ -136,14 +142,16 @@ class WhatsAppInput(InputChannel):
         )
 
     def __init__(self, verify_token: str, app_secret: str, access_token: str, phone_number_id: str,
-                 api_base_url: str = DEFAULT_BASE_URL, max_body_bytes: int = MAX_BODY_BYTES,
+                 api_base_url: str = DEFAULT_BASE_URL, graph_timeout: float = 10.0,
+                 max_body_bytes: int = MAX_BODY_BYTES,
                  message_log: Optional[SQLMessageLog] = None, transcriber: Optional[Transcriber] = None,
-                 rate_limiter: Optional[SenderRateLimiter] = None):
+                 rate_limiter: Optional[SenderRateLimiter] = None, inbox: Optional[PendingInbox] = None):
         self.verify_token = verify_token
         self.app_secret = app_secret.encode() if app_secret else b""
         self.max_body_bytes = max_body_bytes
-        self.client = GraphClient(api_base_url, access_token, phone_number_id)
+        self.client = GraphClient(api_base_url, access_token, phone_number_id, timeout=graph_timeout)
         self._log = message_log
+        self._inbox = inbox
         self.transcriber = transcriber or NoTranscriber()
         self.rate_limiter = rate_limiter or SenderRateLimiter()
         self._queues: Dict[str, asyncio.Queue] = {}
@@ -160,12 +168,28 @@ class WhatsAppInput(InputChannel):
             self._log = message_log_from_env()
         return self._log
 
+    @property
+    def inbox(self) -> PendingInbox:
+        if self._inbox is None:
+            self._inbox = PendingInbox()
+        return self._inbox
+
+    def _worker_loop(self) -> _WorkerLoop:
+        if self._worker is None:
+            self._worker = _WorkerLoop()
+        return self._worker
+
     def get_output_channel(self) -> OutputChannel:
         return WhatsAppOutput(self.client, self.menus)
 
     # ------------------------------------------------------------------ HTTP
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("whatsapp_webhook", __name__)
+
+        @webhook.listener("after_server_start")
+        async def recover(app, _loop) -> None:
+            self._app = app
+            await self._recover(on_new_message)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -198,11 +222,14 @@ class WhatsAppInput(InputChannel):
             except MalformedPayload as error:
                 logger.info("WhatsApp webhook: malformed body (%s)", error)
                 return response.text("malformed payload", status=400)
+            try:  # once we answer 200 Meta never sends it again: write it down first
+                await self.inbox.add(m for m in note.messages if m.type not in IGNORED_TYPES)
+            except Exception as error:
+                logger.error("WhatsApp inbox unavailable (%s): asking Meta to re-deliver", error.__class__.__name__)
+                return response.text("try again", status=503)
             self._app = request.app
-            if self._worker is None:
-                self._worker = _WorkerLoop()
             # hand over in arrival order; the worker loop keeps that order per sender
-            self._worker.submit(self._accept, note, on_new_message)
+            self._worker_loop().submit(self._accept, note, on_new_message)
             return response.text("ok")
 
         return webhook
@@ -221,28 +248,53 @@ class WhatsAppInput(InputChannel):
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def _enqueue(self, message: InboundMessage, on_new_message) -> None:
+    def _enqueue(self, message: InboundMessage, on_new_message, interrupted: bool = False) -> None:
         queue = self._queues.get(message.sender)
         if queue is None:
             queue = self._queues[message.sender] = asyncio.Queue()
             self._spawn(self._drain(message.sender, queue, on_new_message))
-        queue.put_nowait(message)
+        queue.put_nowait((message, interrupted))
 
     async def _drain(self, sender: str, queue: asyncio.Queue, on_new_message) -> None:
         try:
             while True:
                 try:
-                    message = queue.get_nowait()
+                    message, interrupted = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     break
                 try:
-                    await self._handle(message, on_new_message)
+                    if interrupted:
+                        await self._say(sender, "utter_interrupted")
+                    else:
+                        await self._handle(message, on_new_message)
                 except Exception as error:  # one message must never stop the sender's queue
                     logger.error("WhatsApp message %s from %s failed: %s", message.message_id[-12:],
                                  mask_phone(sender), error.__class__.__name__, exc_info=True)
+                try:
+                    await self.inbox.done(message.message_id)
+                except Exception as error:
+                    logger.error("WhatsApp inbox: could not clear %s (%s)", message.message_id[-12:],
+                                 error.__class__.__name__)
         finally:
             if self._queues.get(sender) is queue:
                 del self._queues[sender]
+
+    async def _recover(self, on_new_message) -> None:
+        """At start: finish what a crash left in the inbox (see inbox.py for the two cases)."""
+        try:
+            left = await asyncio.to_thread(self.inbox.left_over)
+            started = [await self.log.is_claimed(m.message_id) for m in left]
+        except Exception as error:
+            logger.error("WhatsApp inbox: recovery failed (%s)", error.__class__.__name__, exc_info=True)
+            return
+        if not left:
+            return
+        logger.warning("WhatsApp: %d message(s) were acknowledged but not finished before the restart: "
+                       "%d handled now, %d senders asked to repeat", len(left), started.count(False),
+                       started.count(True))
+        worker = self._worker_loop()
+        for message, interrupted in zip(left, started):
+            worker.submit(self._enqueue, message, on_new_message, interrupted)
 
     async def _record_status(self, status) -> None:
         if status.status == "failed":
@@ -270,9 +322,16 @@ class WhatsAppInput(InputChannel):
             text = self._text_for(message)
         if text is None:
             return
-        await on_new_message(UserMessage(
-            text, self.get_output_channel(), message.sender, input_channel=self.name(),
-            message_id=message.message_id, metadata=metadata))
+        output = WhatsAppOutput(self.client, self.menus)
+        try:
+            await on_new_message(UserMessage(
+                text, output, message.sender, input_channel=self.name(),
+                message_id=message.message_id, metadata=metadata))
+        finally:
+            if output.sent == 0:  # Rasa could not answer (action server down, an error)
+                logger.warning("WhatsApp message %s from %s got no answer: apologising",
+                               message.message_id[-12:], mask_phone(message.sender))
+                await self._say(message.sender, "utter_try_again", message.text)
 
     def _text_for(self, message: InboundMessage) -> Optional[str]:
         if message.type in TEXT_TYPES:
@@ -318,9 +377,12 @@ class WhatsAppInput(InputChannel):
         logger.warning("WhatsApp rate limit: message %s from %s not processed", message.message_id[-12:],
                        mask_phone(message.sender))
         if self.rate_limiter.should_warn(message.sender):
-            language = await self._conversation_language(message.sender) or detect(message.text or "") or "en"
-            await WhatsAppOutput(self.client, self.menus).send_text_message(
-                message.sender, render("utter_rate_limited", language))
+            await self._say(message.sender, "utter_rate_limited", message.text)
+
+    async def _say(self, sender: str, response_name: str, their_text: Optional[str] = None) -> None:
+        """A channel's own message, in the conversation's language (else that of their text)."""
+        language = await self._conversation_language(sender) or detect(their_text or "") or "en"
+        await WhatsAppOutput(self.client, self.menus).send_text_message(sender, render(response_name, language))
 
     async def _conversation_language(self, sender: str) -> Optional[str]:
         """The ``language`` slot of the sender's conversation, to hint speech recognition."""

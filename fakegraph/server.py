@@ -122,9 +122,15 @@ def _validate_interactive(content: Dict[str, Any]) -> Optional[str]:
 
 @dataclass
 class Failure:
-    mode: str  # "500", "429", "131047", "slow"
+    """``count`` sends fail in ``mode``, or every send until ``until`` (time.monotonic()).
+
+    "hang" holds the request for ``delay`` seconds (longer than the client waits) and then
+    answers 503 without accepting the message (a send that never reached Meta); "slow"
+    accepts it late."""
+    mode: str  # "500", "429", "131047", "slow", "hang"
     count: int
     delay: float = 0.0
+    until: Optional[float] = None
 
 
 @dataclass
@@ -145,6 +151,8 @@ class FakeGraph:
         self.webhook_url = webhook_url
         self.phone_number_id = phone_number_id
         self.sent: List[Dict[str, Any]] = []  # accepted message bodies (not read receipts)
+        self.sent_at: List[float] = []  # time.monotonic() of each accepted body, same order
+        self._arrived = threading.Condition()
         self.reads: List[Dict[str, Any]] = []  # read receipts / typing indicators
         self.rejected: List[Tuple[int, Dict[str, Any]]] = []  # (error code, body)
         self.attempts = 0
@@ -162,6 +170,22 @@ class FakeGraph:
         with self._lock:
             self.failures.append(Failure(mode, count, delay))
 
+    def fail_for(self, mode: str, seconds: float, delay: float = 0.0) -> None:
+        """Every message send fails in ``mode`` for the next ``seconds`` (an outage)."""
+        with self._lock:
+            self.failures.append(Failure(mode, 0, delay, until=time.monotonic() + seconds))
+
+    def wait_for_messages(self, wa_id: str, count: int, timeout: float) -> List[float]:
+        """Arrival times of the messages to ``wa_id`` once there are ``count`` (or fewer at the timeout)."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while True:
+                times = [at for body, at in zip(list(self.sent), list(self.sent_at)) if body.get("to") == wa_id]
+                left = deadline - time.monotonic()
+                if len(times) >= count or left <= 0:
+                    return times
+                self._arrived.wait(left)
+
     def add_media(self, data: bytes, mime_type: str = "audio/ogg; codecs=opus") -> str:
         media_id = str(10**15 + next(self._ids))
         self.media[media_id] = Media(data, mime_type, secrets.token_urlsafe(12), 0.0)
@@ -173,6 +197,7 @@ class FakeGraph:
     def reset(self) -> None:
         with self._lock:
             self.sent.clear()
+            self.sent_at.clear()
             self.reads.clear()
             self.rejected.clear()
             self.failures.clear()
@@ -199,12 +224,14 @@ class FakeGraph:
 
     def _next_failure(self) -> Optional[Failure]:
         with self._lock:
-            while self.failures and self.failures[0].count <= 0:
+            now = time.monotonic()
+            while self.failures and (self.failures[0].until or 0) <= now and self.failures[0].count <= 0:
                 self.failures.pop(0)
             if not self.failures:
                 return None
             failure = self.failures[0]
-            failure.count -= 1
+            if failure.until is None:
+                failure.count -= 1
             return failure
 
     async def _messages(self, request: web.Request) -> web.Response:
@@ -229,12 +256,18 @@ class FakeGraph:
                 self.rejected.append((131047, body))
                 return _error(131047, "Re-engagement message", 400,
                               "More than 24 hours have passed since the recipient last replied")
+            if failure.mode == "hang":
+                await asyncio.sleep(failure.delay)  # the client has timed out by now
+                return _error(131000, "Something went wrong", 503)
             if failure.mode == "slow":
                 await asyncio.sleep(failure.delay)
         if body.get("status") == "read":
             self.reads.append(body)
             return web.json_response({"success": True})
-        self.sent.append(body)
+        with self._arrived:
+            self.sent.append(body)
+            self.sent_at.append(time.monotonic())
+            self._arrived.notify_all()
         wamid = "wamid.fake" + secrets.token_hex(10)
         return web.json_response({"messaging_product": "whatsapp",
                                   "contacts": [{"input": body["to"], "wa_id": body["to"]}],

@@ -81,6 +81,10 @@ class Stack:
         _stop(self.rasa, sig)
         self.rasa = None
 
+    def stop_actions(self, sig: int = signal.SIGTERM) -> None:
+        _stop(self.actions, sig)
+        self.actions = None
+
     def stop(self) -> None:
         _stop(self.rasa, signal.SIGTERM)
         _stop(self.actions, signal.SIGTERM)

@@ -24,6 +24,8 @@ def test_sql_claims_once_even_when_racing_and_after_reopening(tmp_path):
     results = claim_many(SQLMessageLog(url), ["wamid.A"] * 10 + ["wamid.B"])
     assert results.count(True) == 2 and results[-1] is True
     assert claim_many(SQLMessageLog(url), ["wamid.A", "wamid.B", "wamid.C"]) == [False, False, True]
+    reopened = SQLMessageLog(url)  # what recovery after a crash asks, without claiming
+    assert [asyncio.run(reopened.is_claimed(i)) for i in ["wamid.A", "wamid.D", "wamid.D"]] == [True, False, False]
 
 
 def test_statuses_are_kept_with_their_error_code(tmp_path):
@@ -59,7 +61,9 @@ def test_redis_claims_once_across_instances(redis_url, tmp_path):
     second = RedisMessageLog(redis_url, f"sqlite:///{tmp_path / 'b.db'}")  # another Rasa instance
 
     async def race():
-        return await asyncio.gather(*[log.claim("wamid.R") for log in (first, second) for _ in range(5)],
-                                    second.claim("wamid.S"))
-    results = asyncio.run(race())
+        claims = await asyncio.gather(*[log.claim("wamid.R") for log in (first, second) for _ in range(5)],
+                                      second.claim("wamid.S"))
+        return claims, [await first.is_claimed("wamid.S"), await first.is_claimed("wamid.T")]
+    results, seen = asyncio.run(race())
     assert results[:10].count(True) == 1 and results[10] is True
+    assert seen == [True, False]  # what one instance's recovery sees of the other's claims

@@ -159,7 +159,8 @@ def fake():
 
 def send(fake, body, **kwargs):
     async def go():
-        client = GraphClient(fake.base_url, fake.access_token, "123", backoff_base=0.01, backoff_cap=0.05, **kwargs)
+        client = GraphClient(fake.base_url, fake.access_token, "123", **{"backoff_base": 0.01, "backoff_cap": 0.05,
+                                                                        **kwargs})
         try:
             return await client.send(body)
         finally:
@@ -192,3 +193,16 @@ def test_fake_rejects_what_meta_rejects(fake):
         "type": "button", "body": {"text": "x"},
         "action": {"buttons": [{"type": "reply", "reply": {"id": "a", "title": "x" * 21}}]}}})
     assert not result.ok and result.error_code == 100 and fake.rejected
+
+
+def test_client_retries_a_send_that_timed_out_and_delivers_once(fake):
+    fake.fail("hang", 1, delay=0.6)  # the first send never reaches "Meta"; the client stops waiting at 0.2 s
+    result = send(fake, out.text_messages("911", "hello")[0], timeout=0.2)
+    assert result.ok and result.attempts == 2 and len(fake.sent) == 1
+
+
+def test_client_bridges_an_outage_of_mixed_errors(fake):
+    fake.fail_for("429", 0.15)
+    fake.fail_for("500", 0.3)  # 0.15 s of 429, then 500 until 0.3 s; the client waits at least 0.5 s in all
+    result = send(fake, out.text_messages("911", "hello")[0], backoff_base=0.05, backoff_cap=0.2)
+    assert result.ok and result.attempts > 2 and len(fake.sent) == 1
