@@ -65,7 +65,8 @@ class PendingInbox:
             conn.execute(pending.delete().where(pending.c.message_id == message_id))
 
     async def done(self, message_id: str) -> None:
-        await asyncio.to_thread(self._remove, message_id)
+        """Inline, on the channel's worker loop (see ``SQLMessageLog.claim``)."""
+        self._remove(message_id)
 
     def left_over(self) -> List[InboundMessage]:
         """Every message still here, oldest first."""

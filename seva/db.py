@@ -2,7 +2,10 @@
 
 The application store and the WhatsApp message log share a database (``APP_DB_URL``,
 a SQLite file by default) and must open it the same way: the folder created, a busy
-timeout, usable from several threads, WAL journal and foreign keys on.
+timeout, usable from several threads, WAL journal and foreign keys on, and connections
+kept in a pool. (SQLAlchemy 1.4 opens a new SQLite connection per transaction by default;
+with three short writes per WhatsApp message that reconnecting was a visible part of the
+channel's cost — bench/RESULTS.md.)
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ def make_engine(url: Optional[str] = None) -> sa.engine.Engine:
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         if url.startswith("sqlite:///") and ":memory:" not in url:
             Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            kwargs.update(poolclass=sa.pool.QueuePool, pool_size=5, max_overflow=10)
     engine = sa.create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         sa.event.listen(engine, "connect", _sqlite_pragmas)
