@@ -4,7 +4,8 @@ Starts the real stack once (action server, `rasa run` with the trained model and
 WhatsApp channel, the fake Graph API) and has 1, 10 and 50 simulated citizens at once each
 do a whole English income-certificate application (10 turns, no think time; at 1 citizen,
 5 citizens one after another, so that p95 is not just the slowest of 10 turns), alternately
-through REST and WhatsApp (a1, b1, a10, b10, a50, b50, after a warm-up of 2 citizens each).
+through REST and WhatsApp (a1, b1, a1, b1, a10, b10, … : two rounds per level, pooled, so
+that the machine's noise falls on both; after a warm-up of 2 citizens each).
 A REST turn is timed over its request; a WhatsApp turn from just before the signed POST to
 the arrival at the fake Graph API of the last reply that turn gives (as many as REST gave
 for it; checked 1:1 on the warm-up citizens). After each WhatsApp level, once 3 s pass with
@@ -21,7 +22,7 @@ default burst, which would measure the limiter instead of the turns. The fake Gr
 runs in this process, so at high concurrency its arrival stamps share the GIL with the
 simulated citizens' threads.
 
-    .venv/bin/python -m bench.turns [--levels 1,10,50] [--solo-runs 5] [--turn-timeout 60]
+    .venv/bin/python -m bench.turns [--levels 1,10,50] [--rounds 2] [--solo-runs 5] [--turn-timeout 60]
 """
 from __future__ import annotations
 
@@ -57,6 +58,21 @@ class Run:
     reference: Optional[str] = None
     error: Optional[str] = None
     expected_total: int = 0  # WhatsApp: replies expected for the turns posted
+
+
+@dataclass
+class Level:
+    """One channel at one level, pooled over the rounds."""
+    times: List[float] = field(default_factory=list)
+    wall: float = 0.0
+    failed: int = 0
+    lost: int = 0
+    duplicated: int = 0
+
+    def add(self, runs: List[Run], wall: float) -> None:
+        self.times += [ms for run in runs for ms in run.latencies]
+        self.wall += wall
+        self.failed += sum(1 for run in runs if run.error)
 
 
 def citizen(turn, sender: str) -> Run:
@@ -148,6 +164,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--levels", default="1,10,50")
     parser.add_argument("--solo-runs", type=int, default=5, help="citizens one after another at level 1")
+    parser.add_argument("--rounds", type=int, default=2, help="REST then WhatsApp, this many times per level")
     parser.add_argument("--turn-timeout", type=float, default=60.0)
     args = parser.parse_args()
     fake = FakeGraph(app_secret=SECRET).start()
@@ -170,23 +187,28 @@ def main() -> int:
         quiet(fake)
         fake.reset()
         for level in [int(n) for n in args.levels.split(",")]:
+            pooled = {1: Level(), 2: Level()}
+            for round_ in range(args.rounds):  # a, b, a, b …: machine noise falls on both channels
+                for digit in (1, 2):
+                    senders = [f"9196{digit}{round_}{level:02d}{i:04d}"
+                               for i in range(args.solo_runs if level == 1 else level)]
+                    turn = rest_turn(stack, expected) if digit == 1 else \
+                        whatsapp_turn(stack, fake, expected, args.turn_timeout)
+                    runs, wall = play(turn, senders, one_at_a_time=level == 1)
+                    pooled[digit].add(runs, wall)
+                    if digit == 2:
+                        quiet(fake)
+                        got = [len(fake.messages_to(s)) for s in senders]
+                        pooled[2].lost += sum(max(0, r.expected_total - n) for r, n in zip(runs, got))
+                        pooled[2].duplicated += sum(max(0, n - r.expected_total) for r, n in zip(runs, got))
+                        fake.reset()
+                    failures += [run.error for run in runs if run.error]
             for digit, channel in ((1, "(a) REST"), (2, "(b) WhatsApp")):
-                senders = [f"9196{digit}{level:03d}{i:04d}" for i in range(args.solo_runs if level == 1 else level)]
-                turn = rest_turn(stack, expected) if digit == 1 else \
-                    whatsapp_turn(stack, fake, expected, args.turn_timeout)
-                runs, wall = play(turn, senders, one_at_a_time=level == 1)
-                lost = duplicated = "–"
-                if digit == 2:
-                    quiet(fake)
-                    got = [len(fake.messages_to(s)) for s in senders]
-                    lost = sum(max(0, r.expected_total - n) for r, n in zip(runs, got))
-                    duplicated = sum(max(0, n - r.expected_total) for r, n in zip(runs, got))
-                    fake.reset()
-                times = [ms for run in runs for ms in run.latencies]
-                failures += [run.error for run in runs if run.error]
-                rows.append((level, channel, len(times), len(times) / wall,
-                             *(percentile(times, q) if times else float("nan") for q in (50, 95, 99)),
-                             lost, duplicated, sum(1 for run in runs if run.error)))
+                result = pooled[digit]
+                rows.append((level, channel, len(result.times), len(result.times) / result.wall,
+                             *(percentile(result.times, q) if result.times else float("nan") for q in (50, 95, 99)),
+                             result.lost if digit == 2 else "–", result.duplicated if digit == 2 else "–",
+                             result.failed))
         for name, process in (("action server (`rasa run actions`)", stack.actions),
                               ("`rasa run` (model + speech model)", stack.rasa)):
             memory.append((name, *tree_peak_mb(process.pid)))

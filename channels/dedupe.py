@@ -16,7 +16,7 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from seva.db import make_engine
+from seva.db import in_writer_thread, make_engine
 
 KEEP_DAYS = 8  # Meta retries for 7 days
 
@@ -60,12 +60,8 @@ class SQLMessageLog:
             return False
 
     async def claim(self, message_id: str) -> bool:
-        """True the first time a message id is seen, False ever after.
-
-        Runs inline: the channel's worker loop calls it, and that loop is busy with Rasa's
-        synchronous work anyway; a sub-millisecond insert costs less there than handing it
-        to a thread and back (measured: bench/RESULTS.md, text turns)."""
-        return self._claim(message_id)
+        """True the first time a message id is seen, False ever after."""
+        return await in_writer_thread(self._claim, message_id)
 
     def _claimed(self, message_id: str) -> bool:
         with self.engine.connect() as conn:
@@ -84,7 +80,7 @@ class SQLMessageLog:
 
     async def record_status(self, message_id: str, status: str, recipient: str,
                             error_code: Optional[int] = None, error_title: Optional[str] = None) -> None:
-        await asyncio.to_thread(self._record, message_id, status, recipient, error_code, error_title)
+        await in_writer_thread(self._record, message_id, status, recipient, error_code, error_title)
 
     def failed(self):
         with self.engine.connect() as conn:

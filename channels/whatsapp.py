@@ -20,6 +20,7 @@ acknowledgement back until they finish, and Meta re-delivers messages whose 200 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import hmac
 import json
@@ -37,12 +38,14 @@ from channels import whatsapp_outbound as outbound
 from channels.dedupe import SQLMessageLog, message_log_from_env
 from channels.graph_client import DEFAULT_BASE_URL, GraphClient, MediaTooLarge
 from channels.inbox import PendingInbox
+from channels.outbox import Outbox
 from channels.rate_limit import DEFAULT_BURST, DEFAULT_PER_MINUTE, SenderRateLimiter
 from channels.speech_port import NoTranscriber, Transcriber, default_transcriber
 from channels.whatsapp_inbound import (IGNORED_TYPES, TEXT_TYPES, InboundMessage, MalformedPayload, decode,
                                        parse)
 from seva.language import detect
 from seva.privacy import mask_phone
+from seva.runtime import freeze_loaded_objects
 from seva.texts import render
 
 logger = logging.getLogger(__name__)
@@ -70,19 +73,24 @@ class _WorkerLoop:
 class WhatsAppOutput(OutputChannel):
     """Sends Rasa's responses as WhatsApp messages, within Meta's limits."""
 
-    def __init__(self, client: GraphClient, menus: Dict[str, Dict[str, str]]):
-        self.client = client
+    def __init__(self, outbox: Outbox, menus: Dict[str, Dict[str, str]]):
+        self.outbox = outbox
         self.menus = menus
-        self.sent = 0  # messages handed to the Graph API through this output (one per user message)
+        self.sent = 0  # messages handed over through this output (one output per user message)
+        self._pending: List[concurrent.futures.Future] = []
 
     @classmethod
     def name(cls) -> Text:
         return "whatsapp"
 
     async def _post_all(self, bodies: Iterable[Dict[str, Any]]) -> None:
-        for body in bodies:
+        for body in bodies:  # handed to the sender thread, not awaited here (see outbox.py)
             self.sent += 1
-            await self.client.send(body)
+            self._pending.append(self.outbox.post(body))
+
+    async def flush(self) -> None:
+        """Wait until every message handed over through this output is sent (or given up)."""
+        await asyncio.gather(*(asyncio.wrap_future(f) for f in self._pending))
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         await self._post_all(outbound.text_messages(recipient_id, text))
@@ -150,6 +158,7 @@ class WhatsAppInput(InputChannel):
         self.app_secret = app_secret.encode() if app_secret else b""
         self.max_body_bytes = max_body_bytes
         self.client = GraphClient(api_base_url, access_token, phone_number_id, timeout=graph_timeout)
+        self.outbox = Outbox(self.client)
         self._log = message_log
         self._inbox = inbox
         self.transcriber = transcriber or NoTranscriber()
@@ -180,7 +189,7 @@ class WhatsAppInput(InputChannel):
         return self._worker
 
     def get_output_channel(self) -> OutputChannel:
-        return WhatsAppOutput(self.client, self.menus)
+        return WhatsAppOutput(self.outbox, self.menus)
 
     # ------------------------------------------------------------------ HTTP
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -188,6 +197,7 @@ class WhatsAppInput(InputChannel):
 
         @webhook.listener("after_server_start")
         async def recover(app, _loop) -> None:
+            freeze_loaded_objects()  # the agent and the speech model are loaded by now
             self._app = app
             await self._recover(on_new_message)
 
@@ -322,7 +332,7 @@ class WhatsAppInput(InputChannel):
             text = self._text_for(message)
         if text is None:
             return
-        output = WhatsAppOutput(self.client, self.menus)
+        output = WhatsAppOutput(self.outbox, self.menus)
         try:
             await on_new_message(UserMessage(
                 text, output, message.sender, input_channel=self.name(),
@@ -332,6 +342,7 @@ class WhatsAppInput(InputChannel):
                 logger.warning("WhatsApp message %s from %s got no answer: apologising",
                                message.message_id[-12:], mask_phone(message.sender))
                 await self._say(message.sender, "utter_try_again", message.text)
+            await output.flush()  # the answer is out before the inbox forgets the message
 
     def _text_for(self, message: InboundMessage) -> Optional[str]:
         if message.type in TEXT_TYPES:
@@ -364,7 +375,7 @@ class WhatsAppInput(InputChannel):
                         f" ({result.reason})" if result.reason else "")
             if result.ok:
                 echo_language = language or result.language
-                await WhatsAppOutput(self.client, self.menus).send_text_message(
+                await WhatsAppOutput(self.outbox, self.menus).send_text_message(
                     message.sender, render("utter_voice_heard", echo_language, transcript=result.text))
                 return result.text.lstrip("/")  # never let speech pose as a button payload
             outcome = result.outcome.value
@@ -382,7 +393,9 @@ class WhatsAppInput(InputChannel):
     async def _say(self, sender: str, response_name: str, their_text: Optional[str] = None) -> None:
         """A channel's own message, in the conversation's language (else that of their text)."""
         language = await self._conversation_language(sender) or detect(their_text or "") or "en"
-        await WhatsAppOutput(self.client, self.menus).send_text_message(sender, render(response_name, language))
+        output = WhatsAppOutput(self.outbox, self.menus)
+        await output.send_text_message(sender, render(response_name, language))
+        await output.flush()
 
     async def _conversation_language(self, sender: str) -> Optional[str]:
         """The ``language`` slot of the sender's conversation, to hint speech recognition."""

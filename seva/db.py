@@ -9,11 +9,15 @@ channel's cost — bench/RESULTS.md.)
 """
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional, TypeVar
 
 import sqlalchemy as sa
+
+T = TypeVar("T")
 
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "var" / "seva.db"
 
@@ -41,3 +45,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+# One thread does all of a process's channel writes (inbox, claims, statuses). SQLite has
+# one writer at a time; writers from several threads wait for each other in SQLite's busy
+# handler, which sleeps in growing steps (1, 2, 5 … 100 ms): the webhook's 200 waited up
+# to 850 ms behind the worker's claims while the bot was busy (bench/webhook_ack.py).
+# Queued on one thread they take their turn in order instead.
+_WRITER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="seva-db-writer")
+
+
+async def in_writer_thread(function: Callable[..., T], *args: Any) -> T:
+    """Run a short database write on the process's single writer thread."""
+    return await asyncio.get_running_loop().run_in_executor(_WRITER, function, *args)
+
+
+def submit_to_writer(function: Callable[[], Any]) -> None:
+    """Queue a write that reports its outcome itself (see channels/inbox.py)."""
+    _WRITER.submit(function)

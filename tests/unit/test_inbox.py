@@ -27,3 +27,15 @@ def test_a_redelivery_keeps_the_first_copy(tmp_path):
     asyncio.run(inbox.done("wamid.1"))
     asyncio.run(inbox.done("wamid.2"))
     assert inbox.left_over() == []
+
+
+def test_messages_acknowledged_at_the_same_moment_are_all_kept(tmp_path):
+    inbox = PendingInbox(f"sqlite:///{tmp_path / 'apps.db'}")
+
+    async def webhook_bursts():
+        await asyncio.gather(*(inbox.add([message(n, timestamp=n)]) for n in range(60)),
+                             *(inbox.add([message(n, text="re-delivered", timestamp=n)]) for n in range(0, 60, 7)))
+    asyncio.run(webhook_bursts())
+    kept = inbox.left_over()
+    assert [m.message_id for m in kept] == [f"wamid.{n}" for n in range(60)]
+    assert all(m.text == "ମୋ ଆବେଦନ" for m in kept)  # the first copy of each, however the writes were grouped
