@@ -3,11 +3,13 @@ import asyncio
 import hashlib
 import hmac
 import json
+import time
 
 import pytest
 
 from channels import whatsapp_outbound as out
 from channels.graph_client import GraphClient
+from channels.outbox import Outbox
 from seva.privacy import mask_phone
 from channels.whatsapp_inbound import MalformedPayload, decode, parse
 from fakegraph.server import (FakeGraph, button_reply, envelope, list_reply, media_message, meta_json, status, text,
@@ -206,3 +208,19 @@ def test_client_bridges_an_outage_of_mixed_errors(fake):
     fake.fail_for("500", 0.3)  # 0.15 s of 429, then 500 until 0.3 s; the client waits at least 0.5 s in all
     result = send(fake, out.text_messages("911", "hello")[0], backoff_base=0.05, backoff_cap=0.2)
     assert result.ok and result.attempts > 2 and len(fake.sent) == 1
+
+
+def test_outbox_keeps_each_citizens_order_without_holding_up_the_others(fake):
+    fake.fail("slow", 1, delay=0.5)
+    outbox = Outbox(GraphClient(fake.base_url, fake.access_token, "123"))
+    futures = [outbox.post(out.text_messages("911", "911-0")[0])]
+    deadline = time.monotonic() + 10
+    while fake.attempts < 1 and time.monotonic() < deadline:  # 911's first send is at the fake, slowly
+        time.sleep(0.01)
+    futures += [outbox.post(out.text_messages(to, f"{to}-{n}")[0]) for n in range(5) for to in ("911", "912")
+                if (to, n) != ("911", 0)]
+    assert all(future.result(timeout=20).ok for future in futures)
+    for to in ("911", "912"):
+        assert [b["text"]["body"] for b in fake.messages_to(to)] == [f"{to}-{n}" for n in range(5)]
+    order = [b["text"]["body"] for b in fake.sent]
+    assert order.index("912-4") < order.index("911-0")  # 912's answers did not wait for 911's slow send
