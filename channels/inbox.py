@@ -68,6 +68,8 @@ class PendingInbox:
     def _write_waiting(self) -> None:
         with self._lock:
             batch, self._waiting = self._waiting, []
+        if not batch:
+            return
         now = dt.datetime.utcnow()
         rows = {m.message_id: {"message_id": m.message_id, "received_at": now,  # a re-delivery keeps the first
                                "message": json.dumps(dataclasses.asdict(m), ensure_ascii=False)}
