@@ -77,9 +77,7 @@ def main() -> int:
     recognizer.close()
 
     fake = FakeGraph(app_secret=SECRET).start()
-    stack = Stack(Path(tempfile.mkdtemp(prefix="bench-speech-")), extra_env={
-        "WHATSAPP_VERIFY_TOKEN": "v", "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_ACCESS_TOKEN": fake.access_token,
-        "WHATSAPP_PHONE_NUMBER_ID": fake.phone_number_id, "WHATSAPP_API_BASE_URL": fake.base_url})
+    stack = Stack.for_whatsapp(Path(tempfile.mkdtemp(prefix="bench-speech-")), fake, SECRET)
     try:
         stack.start_actions()
         stack.start_rasa()

@@ -168,10 +168,8 @@ def main() -> int:
     parser.add_argument("--turn-timeout", type=float, default=60.0)
     args = parser.parse_args()
     fake = FakeGraph(app_secret=SECRET).start()
-    stack = Stack(Path(tempfile.mkdtemp(prefix="bench-turns-")), extra_env={
-        "WHATSAPP_VERIFY_TOKEN": "v", "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_ACCESS_TOKEN": fake.access_token,
-        "WHATSAPP_PHONE_NUMBER_ID": fake.phone_number_id, "WHATSAPP_API_BASE_URL": fake.base_url,
-        "WHATSAPP_RATE_BURST": "1000", "WHATSAPP_RATE_PER_MINUTE": "100000"})
+    stack = Stack.for_whatsapp(Path(tempfile.mkdtemp(prefix="bench-turns-")), fake, SECRET,
+                               WHATSAPP_RATE_BURST="1000", WHATSAPP_RATE_PER_MINUTE="100000")
     rows, failures, memory = [], [], []
     try:
         stack.start_actions()

@@ -46,10 +46,8 @@ def main() -> int:
     parser.add_argument("--concurrency", default="1,10")
     args = parser.parse_args()
     fake = FakeGraph(app_secret=SECRET).start()
-    stack = Stack(Path(tempfile.mkdtemp(prefix="bench-ack-")), extra_env={
-        "WHATSAPP_VERIFY_TOKEN": "v", "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_ACCESS_TOKEN": fake.access_token,
-        "WHATSAPP_PHONE_NUMBER_ID": fake.phone_number_id, "WHATSAPP_API_BASE_URL": fake.base_url,
-        "WHATSAPP_RATE_BURST": "100000", "WHATSAPP_RATE_PER_MINUTE": "1000000"})
+    stack = Stack.for_whatsapp(Path(tempfile.mkdtemp(prefix="bench-ack-")), fake, SECRET,
+                               WHATSAPP_RATE_BURST="100000", WHATSAPP_RATE_PER_MINUTE="1000000")
     rows = []
     try:
         stack.start_actions()

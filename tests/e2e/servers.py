@@ -56,6 +56,15 @@ class Stack:
         return subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 
+    @classmethod
+    def for_whatsapp(cls, workdir: Path, graph, app_secret: str, verify_token: str = "v",
+                     **env: str) -> "Stack":
+        """A stack whose WhatsApp channel talks to ``graph`` (a fakegraph.server.FakeGraph)."""
+        return cls(workdir, extra_env={
+            "WHATSAPP_VERIFY_TOKEN": verify_token, "WHATSAPP_APP_SECRET": app_secret,
+            "WHATSAPP_ACCESS_TOKEN": graph.access_token, "WHATSAPP_PHONE_NUMBER_ID": graph.phone_number_id,
+            "WHATSAPP_API_BASE_URL": graph.base_url, **env})
+
     def start_actions(self) -> None:
         self.actions = self._spawn("actions", [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
                                                "--port", str(self.actions_port)])

@@ -28,9 +28,7 @@ def simulator(tmp_path_factory):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
     graph = SimulatorGraph(app_secret=SECRET, rasa_token=TOKEN)
     graph.start()
-    stack = Stack(tmp_path_factory.mktemp("sim"), extra_env={
-        "WHATSAPP_VERIFY_TOKEN": "v", "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_ACCESS_TOKEN": graph.access_token,
-        "WHATSAPP_PHONE_NUMBER_ID": graph.phone_number_id, "WHATSAPP_API_BASE_URL": graph.base_url})
+    stack = Stack.for_whatsapp(tmp_path_factory.mktemp("sim"), graph, SECRET)
     stack.start_actions()
     stack.start_rasa("--enable-api", "--auth-token", TOKEN)
     graph.webhook_url = stack.webhook_url
