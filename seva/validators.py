@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Optional
 from rapidfuzz import fuzz, process
 
 from seva.catalog import Catalog, Field
+from seva.spoken_numbers import parse_date_words, parse_number
 from seva.textnorm import clean, latin_key
 
 MAX_ANSWER_CHARS = 500
@@ -102,7 +103,7 @@ def parse_date(text: str, today: dt.date) -> Optional[dt.date]:
 
 
 def validate_date(text: str, spec: Field, catalog: Catalog, today: dt.date) -> Result:
-    date = parse_date(text, today)
+    date = parse_date(text, today) or parse_date_words(text, today)
     if date is None:
         return _err("date")
     if spec.options.get("past_only") and date > today:
@@ -175,6 +176,8 @@ def _in_range(number: float, spec: Field) -> Optional[Result]:
 
 def validate_amount(text: str, spec: Field, catalog: Catalog, today: dt.date) -> Result:
     number = parse_amount(text)
+    if number is None:  # said or typed in words: "ପଚାଶ ହଜାର", "pachas hazar", "fifty thousand"
+        number = parse_number(_CURRENCY.sub(" ", clean(text)).replace(",", ""))
     if number is None:
         return _err("amount")
     problem = _in_range(number, spec)
@@ -184,7 +187,10 @@ def validate_amount(text: str, spec: Field, catalog: Catalog, today: dt.date) ->
 def validate_number(text: str, spec: Field, catalog: Catalog, today: dt.date) -> Result:
     value = clean(text).strip()
     if not re.fullmatch(r"-?\d+", value):
-        return _err("number")
+        spoken = parse_number(value)  # "ପଚିଶି", "twenty five"
+        if spoken is None or spoken != int(spoken):
+            return _err("number")
+        value = str(int(spoken))
     problem = _in_range(int(value), spec)
     return problem or Result(int(value))
 
