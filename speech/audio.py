@@ -93,6 +93,18 @@ def _decode(container, stream, max_seconds: float, damaged: Outcome) -> np.ndarr
     return np.concatenate(chunks).astype(np.float32) / 32768.0
 
 
+def speech_seconds(samples: np.ndarray, frame: float = 0.03) -> float:
+    """Seconds of a clip that carry voice: 30 ms frames louder than a fifth of its loud
+    frames (and than silence). Pauses and a quiet background do not count."""
+    size = int(SAMPLE_RATE * frame)
+    count = len(samples) // size
+    if count == 0:
+        return 0.0
+    energy = np.sqrt(np.mean(np.square(samples[:count * size].reshape(count, size)), axis=1))
+    floor = max(SILENCE_RMS, 0.2 * float(np.percentile(energy, 95)))
+    return float(np.count_nonzero(energy > floor)) * frame
+
+
 def duration_hint(data: bytes) -> Optional[float]:
     """The container's declared duration in seconds, if it has one (for benchmarks)."""
     try:

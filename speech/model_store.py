@@ -117,3 +117,13 @@ def resolve(setting: Optional[str], variable: str = "SPEECH_MODEL", cache_dir: O
     if not setting or setting.strip() in ("base", "default", "packaged"):
         return packaged_model(cache_dir)
     return check_folder(Path(setting.strip()), variable)
+
+
+def identity(folder: Path) -> str:
+    """A cheap fingerprint of a model folder's weights, for caches derived from them:
+    the verified checksum of the packaged model, else the size and time of model.bin."""
+    recorded = Path(folder) / "model.sha256"
+    if recorded.exists():
+        return recorded.read_text().strip()
+    stat = (Path(folder) / "model.bin").stat()
+    return f"{Path(folder).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"

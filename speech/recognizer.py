@@ -17,12 +17,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from speech import audio as audio_io
 from speech import gate, model_store, script
+from speech.answers import NULL_CLIPS, AnswerScorer, Heard, decide
+from speech.matcher import Scores
+from speech.grammar import Expected
+from speech.grammar import Route as GrammarRoute
 from speech.result import Outcome, SpeechResult
 from speech.settings import SpeechSettings
 
@@ -34,6 +38,7 @@ logger = logging.getLogger(__name__)
 DEVANAGARI_PROMPT = "मैं हिंदी में बोल रहा हूँ।"
 ENGLISH_IF_AT_LEAST = 0.5  # no hint: English or Hindi only (Odia cannot be detected); see _detect
 WINDOW_SECONDS = 30.0
+Expectation = Union[Expected, Sequence[Expected]]  # what a turn can take: one or several answer sets
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,13 @@ class Route:
     whisper_language: Optional[str]  # token to decode with; None = no language token
     output_script: str  # en / hi / or: the script the transcript is brought into
     prompt: Optional[str] = None
+    own_model: bool = False  # a model configured for this language (SPEECH_MODEL_<LANG>)
+
+    @property
+    def writes_free_text(self) -> bool:
+        """Whether its free transcripts can be trusted as if typed: English on any model,
+        Hindi and Odia only on a model of their own (docs/speech.md, per field type)."""
+        return self.output_script == "en" or self.own_model
 
 
 def max_new_tokens(seconds: float) -> int:
@@ -62,6 +74,7 @@ class SpeechRecognizer:
             folder = model_store.resolve(custom, f"SPEECH_MODEL_{lang.upper()}", cache) if custom else default
             self._routes[lang] = self._route_for(lang, folder, custom is not None)
         self._models: Dict[Path, object] = {}
+        self._scorers: Dict[Path, AnswerScorer] = {}
         self._model_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="speech",
                                         initializer=_lower_priority, initargs=(self.settings.nice,))
@@ -91,7 +104,7 @@ class SpeechRecognizer:
                 token = lang
         whisper_language = None if token == "none" else token
         prompt = DEVANAGARI_PROMPT if whisper_language in ("hi", "mr") and not custom else None
-        return Route(folder, whisper_language, lang, prompt)
+        return Route(folder, whisper_language, lang, prompt, own_model=custom)
 
     # ------------------------------------------------------------------ models
     def route(self, language: str) -> Route:
@@ -117,8 +130,8 @@ class SpeechRecognizer:
             return model
 
     # --------------------------------------------------------------- async API
-    async def transcribe(self, data: bytes, mime_type: str = "audio/ogg",
-                         language_hint: Optional[str] = None) -> SpeechResult:
+    async def transcribe(self, data: bytes, mime_type: str = "audio/ogg", language_hint: Optional[str] = None,
+                         expected: Optional[Expectation] = None, free_text: bool = True) -> SpeechResult:
         """Transcribe off the event loop; BUSY at once when too many notes are waiting."""
         with self._admit_lock:
             if self._admitted >= self.settings.workers + self.settings.queue_limit:
@@ -126,7 +139,8 @@ class SpeechRecognizer:
             self._admitted += 1
         try:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._pool, self.transcribe_sync, data, language_hint)
+            return await loop.run_in_executor(self._pool, self.transcribe_sync, data, language_hint, expected,
+                                              free_text)
         finally:
             with self._admit_lock:
                 self._admitted -= 1
@@ -135,25 +149,132 @@ class SpeechRecognizer:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # ---------------------------------------------------------------- decoding
-    def transcribe_sync(self, data: bytes, language_hint: Optional[str] = None) -> SpeechResult:
+    def transcribe_sync(self, data: bytes, language_hint: Optional[str] = None,
+                        expected: Optional[Expectation] = None, free_text: bool = True) -> SpeechResult:
+        """The note's transcript or answer, or why there is none.
+
+        ``expected``: the answers the turn can take (speech/grammar.py). Hindi and Odia on
+        the base model are then matched against them instead of transcribed freely; a
+        route that writes free text well (English, a language's own model) is transcribed
+        as before and the answer heard is attached as a help (``choice``), never a cage.
+        ``free_text``: whether the turn also takes free text (a name, an address): where
+        the route cannot write it down, the citizen is asked to type (TYPE_INSTEAD)."""
         hint = language_hint if language_hint in self._routes else None
         try:
             clip = audio_io.load(data, self.settings.max_bytes, self.settings.max_seconds)
         except audio_io.AudioRejected as rejected:
             return SpeechResult(rejected.outcome, language=hint, duration=rejected.duration, reason=rejected.reason)
         try:
-            if hint:
-                return self._decode(clip, self._routes[hint], hint)
-            language, features, encoded = self._detect(clip)
+            language, features, encoded = hint, None, None
+            if hint is None:
+                language, features, encoded = self._detect(clip)
+                if self._routes[language].model != self._routes["en"].model:
+                    features = encoded = None  # another model: its own features and encoder pass
             route = self._routes[language]
-            if route.model != self._routes["en"].model:  # another model: its own features and encoder pass
-                return self._decode(clip, route, language)
-            # the detection pass encoded the first window already: decode from it
-            return self._decode(clip, route, language, features, encoded)
+            if expected is not None and not route.writes_free_text:
+                return self._listen(clip, route, language, expected, free_text, hint is None, features, encoded)
+            if expected is not None and encoded is None:
+                features, encoded = self._encode(clip, route)
+            result = self._decode(clip, route, language, features, encoded)
+            if expected is None:
+                return result
+            # the expected answers help, they do not cage: a transcript stays a transcript
+            # (with the answer heard attached); one the gate refused may still be an answer
+            heard = self._hear(clip, route, language, expected, hint is None, encoded)
+            if result.ok:
+                return replace(result, choice=heard.value, evidence=heard.evidence) \
+                    if heard.outcome == "choice" else result
+            if result.outcome is Outcome.UNCLEAR and heard.outcome == "choice":
+                return SpeechResult(Outcome.CHOICE, choice=heard.value, evidence=heard.evidence, language=language,
+                                    duration=clip.duration, confidence=min(1.0, max(0.0, heard.evidence / 20.0)))
+            if result.outcome is Outcome.UNCLEAR and heard.outcome == "suggest":
+                return SpeechResult(Outcome.SUGGEST, alternatives=heard.alternatives, evidence=heard.evidence,
+                                    language=language, duration=clip.duration)
+            return result
         except Exception as error:  # a decoder failure must not leave the citizen without a reply
             logger.exception("Speech decoding failed")
             return SpeechResult(Outcome.UNCLEAR, language=hint, duration=clip.duration,
                                 reason=f"decoder error: {error.__class__.__name__}")
+
+    def _listen(self, clip: audio_io.Audio, route: Route, language: str, expected: Expectation, free_text: bool,
+                unknown_language: bool, features=None, encoded=None) -> SpeechResult:
+        """Hindi or Odia on the base model: which expected answer, if any (never a free
+        transcript, which would be wrong more often than right)."""
+        if encoded is None:
+            features, encoded = self._encode(clip, route)
+        heard = self._hear(clip, route, language, expected, unknown_language, encoded)
+        spoken = heard.language if unknown_language and heard.language in self._routes else language
+        common = dict(language=spoken, duration=clip.duration, evidence=heard.evidence,
+                      confidence=min(1.0, max(0.0, heard.evidence / 20.0)))
+        if heard.outcome == "choice":
+            return SpeechResult(Outcome.CHOICE, choice=heard.value, **common)
+        if heard.outcome == "suggest":
+            return SpeechResult(Outcome.SUGGEST, alternatives=heard.alternatives, **common)
+        if free_text:
+            return SpeechResult(Outcome.TYPE_INSTEAD, reason="free text on a route that cannot write it", **common)
+        return SpeechResult(Outcome.UNCLEAR, reason=f"no expected answer (evidence {heard.evidence:.1f}, "
+                                                    f"margin {heard.margin:.1f})", **common)
+
+    def _hear(self, clip: audio_io.Audio, route: Route, language: str, expected: Expectation, unknown_language: bool,
+              encoded) -> Heard:
+        return decide(self._scores(route, language, expected, unknown_language, encoded),
+                      _as_tuple(expected)[0].kind, speech_seconds=audio_io.speech_seconds(clip.samples))
+
+    def _scores(self, route: Route, language: str, expected: Expectation, unknown_language: bool,
+                encoded) -> Scores:
+        languages = _answer_languages(language, unknown_language)
+        grammar_route = GrammarRoute(language, route.whisper_language, route.own_model)
+        return self.answers(route.model).score(np.asarray(encoded), _as_tuple(expected), grammar_route, languages)
+
+    def prepare_answers(self, language: str, expected: Expectation, unknown_language: bool = False) -> None:
+        """Compile the grammars of answer sets and compute their priors now (or load them
+        from the cache), so the first citizen to need them does not wait."""
+        route = self._routes[language]
+        languages = _answer_languages(language, unknown_language)
+        scorer = self.answers(route.model)
+        grammar_route = GrammarRoute(language, route.whisper_language, route.own_model)
+        for answers in _as_tuple(expected):
+            for grammar in scorer.grammars(answers, grammar_route, languages):
+                scorer.matcher.prepare(grammar)
+
+    def score_answers(self, data: bytes, language: str, expected: Expectation) -> Tuple[Scores, float]:
+        """Every expected answer's evidence for a note, best first, and the seconds of the
+        note that carry voice (benchmarks calibrate speech/answers.py with these)."""
+        clip = audio_io.load(data, self.settings.max_bytes, self.settings.max_seconds)
+        route = self._routes[language]
+        _, encoded = self._encode(clip, route)
+        return self._scores(route, language, expected, False, encoded), audio_io.speech_seconds(clip.samples)
+
+    def _encode(self, clip: audio_io.Audio, route: Route):
+        """Features and the first window's encoder output (one encoder pass per note)."""
+        from faster_whisper.audio import pad_or_trim
+
+        model = self._model(route.model)
+        features = model.feature_extractor(clip.samples)
+        first = min(model.feature_extractor.nb_max_frames, features.shape[-1] - 1)
+        return features, model.encode(pad_or_trim(features[:, :first]))
+
+    def answers(self, folder: Path) -> AnswerScorer:
+        """The expected-answer scorer of a model folder (built once: decoder weights and
+        the null clips' encodings)."""
+        with self._model_lock:
+            scorer = self._scorers.get(folder)
+        if scorer is None:
+            model = self._model(folder)
+            nulls = []
+            for path in sorted(NULL_CLIPS.glob("*.ogg")):
+                null = audio_io.load(path.read_bytes(), self.settings.max_bytes, self.settings.max_seconds)
+                features = model.feature_extractor(null.samples)
+                first = min(model.feature_extractor.nb_max_frames, features.shape[-1] - 1)
+                from faster_whisper.audio import pad_or_trim
+
+                nulls.append(np.asarray(model.encode(pad_or_trim(features[:, :first]))))
+            identity = f"{model_store.identity(folder)}|{_files_digest(sorted(NULL_CLIPS.glob('*.ogg')))}"
+            cache = Path(self.settings.cache_dir) if self.settings.cache_dir else model_store.default_cache_dir()
+            built = AnswerScorer(model, folder, nulls, cache / "priors", identity)
+            with self._model_lock:
+                scorer = self._scorers.setdefault(folder, built)
+        return scorer
 
     def transcribe_with_route(self, data: bytes, route: Route, language: str) -> SpeechResult:
         """Decode with an explicit route (benchmarks compare routes with this)."""
@@ -224,6 +345,29 @@ class SpeechRecognizer:
                                 raw_text=decoded.text, reason=reason)
         return SpeechResult(Outcome.OK, text=text, language=language, confidence=confidence,
                             duration=clip.duration, raw_text=decoded.text)
+
+
+def _answer_languages(language: str, unknown_language: bool) -> Tuple[str, ...]:
+    """Whose phrases a note is matched against: the conversation's language and English;
+    with no language yet, English alone when Whisper heard English (it is transcribed, the
+    answers only help), otherwise Hindi, Odia and English (Odia is heard as Hindi)."""
+    if unknown_language and language != "en":
+        return ("hi", "or", "en")
+    return tuple(dict.fromkeys((language, "en")))
+
+
+def _as_tuple(expected: Expectation) -> Tuple[Expected, ...]:
+    return (expected,) if isinstance(expected, Expected) else tuple(expected)
+
+
+def _files_digest(paths) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _lower_priority(nice: int) -> None:
