@@ -77,6 +77,10 @@ class Service:
     def information_only(self) -> bool:
         return not self.fields
 
+    def next_field(self, answers: Dict[str, Any]) -> Optional[Field]:
+        """The first question not answered yet (the form asks them in order)."""
+        return next((f for f in self.fields if f.id not in (answers or {})), None)
+
     def name(self, lang: str) -> str:
         return self.names.get(lang) or self.names["en"]
 

@@ -81,6 +81,9 @@ def _year(raw: str, today: dt.date) -> int:
     return year
 
 
+_ORDINAL_SUFFIX = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$", re.IGNORECASE)
+
+
 def parse_date(text: str, today: dt.date) -> Optional[dt.date]:
     """dd/mm/yyyy and its common variants (-, ., spaces, 2-digit years, month names)."""
     value = clean(text).strip().rstrip(".")
@@ -89,7 +92,7 @@ def parse_date(text: str, today: dt.date) -> Optional[dt.date]:
             return dt.date(int(m[1]), int(m[2]), int(m[3]))
         if m := _NUMERIC_DATE.match(value):
             return dt.date(_year(m[3], today), int(m[2]), int(m[1]))
-        words = [w for w in re.split(r"[\s,/\-.]+", value) if w]
+        words = [_ORDINAL_SUFFIX.sub(r"\1", w) for w in re.split(r"[\s,/\-.]+", value) if w]  # 15th → 15
         numbers = [w for w in words if w.isdigit()]
         months = [_MONTH_KEYS.get(latin_key(w)) for w in words if not w.isdigit()]
         months = [m for m in months if m]
@@ -151,7 +154,8 @@ _CURRENCY = re.compile(r"(?i)(₹|rs\.?|inr|rupees?|रुपये|रुपए
 
 
 def parse_amount(text: str) -> Optional[float]:
-    value = _CURRENCY.sub(" ", clean(text)).replace(",", "").strip()
+    # the full stop Whisper ends an English voice note with ("50,000.") is not a decimal point
+    value = _CURRENCY.sub(" ", clean(text)).replace(",", "").strip().rstrip(".!?।").strip()
     m = re.match(r"^(\d+(?:\.\d+)?)\s*([^\d\s]*)\s*$", value)
     if not m:
         return None

@@ -43,6 +43,8 @@ def test_name_refuses_non_names(catalog, text):
     ("12 ମାର୍ଚ୍ଚ 2020", dt.date(2020, 3, 12)),
     ("12 मार्च 2020", dt.date(2020, 3, 12)),
     ("1990-03-12", dt.date(1990, 3, 12)),
+    ("15th August 1990.", dt.date(1990, 8, 15)),  # as Whisper writes a spoken date
+    ("5th of March 1985", dt.date(1985, 3, 5)),
 ])
 def test_dates_in_common_forms(text, expected):
     assert parse_date(text, TODAY) == expected
@@ -86,6 +88,7 @@ def test_there_are_thirty_districts(catalog):
     ("60000", 60000), ("60,000", 60000), ("Rs 60000", 60000), ("₹60,000", 60000), ("Rs. 1,20,000/-", 120000),
     ("1.5 lakh", 150000), ("2 lakhs", 200000), ("1.2 लाख", 120000), ("୭୫୦୦୦", 75000), ("2 ଲକ୍ଷ", 200000),
     ("50 hazar", 50000), ("60000 rupees", 60000), ("60000 ଟଙ୍କା", 60000),
+    ("50,000.", 50000), ("25,000 rupees.", 25000),  # English voice notes, as Whisper writes them
 ])
 def test_amounts(text, amount):
     assert parse_amount(text) == amount
