@@ -17,7 +17,7 @@ from rasa_sdk.types import DomainDict
 from seva.catalog import Field, Service
 from seva.validators import parse_yes_no, validate
 
-from actions.common import catalog, language, latest_intent, rupees, today
+from actions.common import by_voice, catalog, language, latest_intent, rupees, today
 from seva.texts import render
 
 
@@ -26,7 +26,7 @@ def current_service(tracker: Tracker) -> Optional[Service]:
 
 
 def next_field(service: Service, answers: Dict[str, Any]) -> Optional[Field]:
-    return next((f for f in service.fields if f.id not in answers), None)
+    return service.next_field(answers)
 
 
 def display(field: Field, value: Any, lang: str) -> str:
@@ -76,13 +76,26 @@ class ValidateApplicationForm(FormValidationAction):
         field = next_field(service, answers) if service else None
         if field is None:
             return {"field_answer": None}
+        if self._takes_back(value, field, tracker, answers):
+            # "no" right after a voice note answered the last question: ask that one again
+            del answers[tracker.get_slot("voice_answered")]
+            dispatcher.utter_message(text=render("utter_voice_undone", language(tracker)))
+            return {"field_answer": None, "answers": answers, "voice_answered": None}
         result = validate(value, field, catalog(), today())
         if not result.ok:
             lang = language(tracker)
             dispatcher.utter_message(text=render(f"utter_invalid_{result.error}", lang, **result.details))
-            return {"field_answer": None}
+            return {"field_answer": None, "voice_answered": None}
         answers[field.id] = result.value
-        return {"field_answer": None, "answers": answers}
+        return {"field_answer": None, "answers": answers, "voice_answered": field.id if by_voice(tracker) else None}
+
+    @staticmethod
+    def _takes_back(value: Any, field: Field, tracker: Tracker, answers: Dict[str, Any]) -> bool:
+        """A "no" to a question that is not itself yes/no, just after a voice answer."""
+        previous = tracker.get_slot("voice_answered")
+        if not previous or previous not in answers or field.type == "yes_no":
+            return False
+        return latest_intent(tracker) == "deny" or parse_yes_no(str(value or "")) is False
 
     def validate_confirm_answer(self, value: Any, dispatcher: CollectingDispatcher,
                                 tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:

@@ -8,12 +8,13 @@ from typing import Any, Dict, List, Optional
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
+from seva.formatting import rupees  # noqa: F401  (re-exported for the actions)
 from seva.texts import render
 from seva.catalog import Catalog, default_catalog
 from seva.search import ServiceIndex, index_for
 from seva.store import Store, default_store
 
-FORM_SLOTS = ("field_answer", "confirm_answer", "answers", "draft_id", "requested_slot")
+FORM_SLOTS = ("field_answer", "confirm_answer", "answers", "draft_id", "voice_answered", "requested_slot")
 GRIEVANCE_SLOTS = ("grievance_reference", "grievance_details", "requested_slot")
 
 
@@ -50,6 +51,12 @@ def latest_text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
 
 
+def by_voice(tracker: Tracker) -> bool:
+    """Whether the latest message came from a voice note (the channel says so in metadata)."""
+    voice = (tracker.latest_message.get("metadata") or {}).get("voice") or {}
+    return voice.get("outcome") in ("ok", "choice")
+
+
 def latest_intent(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
@@ -65,21 +72,6 @@ def payload(intent: str, **entities: Any) -> str:
 
 def fmt_date(value: Optional[dt.date]) -> str:
     return value.strftime("%d/%m/%Y") if value else ""
-
-
-def rupees(amount: int) -> str:
-    """Indian digit grouping: 1250000 → ₹12,50,000."""
-    digits = str(abs(int(amount)))
-    if len(digits) > 3:
-        head, tail = digits[:-3], digits[-3:]
-        groups = []
-        while len(head) > 2:
-            groups.insert(0, head[-2:])
-            head = head[:-2]
-        if head:
-            groups.insert(0, head)
-        digits = ",".join(groups + [tail])
-    return f"₹{digits}"
 
 
 def officer_or_unknown(value: Optional[str], lang: str) -> str:

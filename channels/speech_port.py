@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Optional, Protocol
+import threading
+from typing import Optional, Protocol, Sequence
 
+from speech.grammar import Expected
 from speech.result import Outcome, SpeechResult
 
 logger = logging.getLogger(__name__)
@@ -21,8 +23,10 @@ class Transcriber(Protocol):
     max_seconds: float
     max_bytes: int
 
-    async def transcribe(self, audio: bytes, mime_type: str, language_hint: Optional[str]) -> SpeechResult:
-        """The transcript, or the reason there is none (``SpeechResult.outcome``)."""
+    async def transcribe(self, audio: bytes, mime_type: str, language_hint: Optional[str],
+                         expected: Optional[Sequence[Expected]] = None, free_text: bool = True) -> SpeechResult:
+        """The transcript or the expected answer heard, or the reason there is none
+        (``SpeechResult.outcome``); see speech/recognizer.py."""
 
 
 class NoTranscriber:
@@ -31,20 +35,49 @@ class NoTranscriber:
     max_seconds = 120.0
     max_bytes = 16 * 1024 * 1024
 
-    async def transcribe(self, audio: bytes, mime_type: str, language_hint: Optional[str]) -> SpeechResult:
+    async def transcribe(self, audio: bytes, mime_type: str, language_hint: Optional[str],
+                         expected: Optional[Sequence[Expected]] = None, free_text: bool = True) -> SpeechResult:
         return SpeechResult(Outcome.UNAVAILABLE, language=language_hint, reason="speech recognition is off")
 
 
 class RecognizerTranscriber:
     """Adapts ``speech.recognizer.SpeechRecognizer`` to the channel's port."""
 
-    def __init__(self, recognizer):
+    def __init__(self, recognizer, prepare: bool = True):
         self.recognizer = recognizer
         self.max_seconds = recognizer.settings.max_seconds
         self.max_bytes = recognizer.settings.max_bytes
+        if prepare:
+            threading.Thread(target=self._prepare, name="speech-prepare", daemon=True).start()
 
-    async def transcribe(self, audio: bytes, mime_type: str, language_hint: Optional[str]) -> SpeechResult:
-        return await self.recognizer.transcribe(audio, mime_type, language_hint)
+    def _prepare(self) -> None:
+        """Get the usual turns' answer grammars ready (priors from the cache, or computed
+        once at a lower priority), so the first citizen to use one does not wait."""
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 15)
+        except (AttributeError, OSError):
+            pass
+        try:
+            from seva import voice_expectations as answers
+            from seva.catalog import default_catalog
+
+            catalog = default_catalog()
+            opening = answers.opening(catalog)
+            # the opening requests first (the most common voice note), a first message's too
+            self.recognizer.prepare_answers("hi", opening, unknown_language=True)
+            for language in ("or", "hi", "en"):
+                self.recognizer.prepare_answers(language, opening)
+            for language in ("or", "hi", "en"):
+                for expected in (answers.yes_no(), answers.districts(catalog, language), answers.numbers(),
+                                 answers.dates()):
+                    self.recognizer.prepare_answers(language, expected)
+            logger.info("Speech: expected-answer grammars ready")
+        except Exception as error:  # preparing is an optimisation: the first note will do it instead
+            logger.warning("Speech: could not prepare answer grammars (%s)", error, exc_info=True)
+
+    async def transcribe(self, audio: bytes, mime_type: str, language_hint: Optional[str],
+                         expected: Optional[Sequence[Expected]] = None, free_text: bool = True) -> SpeechResult:
+        return await self.recognizer.transcribe(audio, mime_type, language_hint, expected, free_text)
 
 
 def default_transcriber() -> Transcriber:

@@ -41,12 +41,14 @@ from channels.inbox import PendingInbox
 from channels.outbox import Outbox
 from channels.rate_limit import DEFAULT_BURST, DEFAULT_PER_MINUTE, SenderRateLimiter
 from channels.speech_port import NoTranscriber, Transcriber, default_transcriber
+from channels.voice_turn import VoiceTurn, message_for, voice_turn
 from channels.whatsapp_inbound import (IGNORED_TYPES, TEXT_TYPES, InboundMessage, MalformedPayload, decode,
                                        parse)
 from seva.language import detect
 from seva.privacy import mask_phone
 from seva.runtime import freeze_loaded_objects
 from seva.texts import render
+from seva.voice_expectations import opening
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +168,7 @@ class WhatsAppInput(InputChannel):
         self._queues: Dict[str, asyncio.Queue] = {}
         self._tasks: Set[asyncio.Task] = set()
         self.menus: Dict[str, Dict[str, str]] = {}
+        self._catalog = None
         self._app = None
         self._worker: Optional[_WorkerLoop] = None
         if not self.app_secret:
@@ -353,7 +356,9 @@ class WhatsAppInput(InputChannel):
         return '/unsupported_message{"kind":%s}' % json.dumps(message.type)
 
     async def _voice_text(self, message: InboundMessage, metadata: Dict[str, Any]) -> str:
-        """The transcript, echoed to the citizen first; or ``/voice_note{"kind": why not}``."""
+        """What Rasa receives for a voice note: the answer it gave to the open question, a
+        request heard among the expected ones, a transcript (English), or
+        ``/voice_note{"kind": why not}``; the citizen sees what was taken first."""
         limits = {"max_seconds": self.transcriber.max_seconds,
                   "max_megabytes": round(self.transcriber.max_bytes / (1024 * 1024), 1)}
         audio = None
@@ -364,24 +369,47 @@ class WhatsAppInput(InputChannel):
             outcome = "too_large"
         else:
             outcome = "not_received"
-        language = await self._conversation_language(message.sender)
-        if audio is not None:
-            mime = (message.mime_type or "audio/ogg").split(";")[0].strip()
-            result = await self.transcriber.transcribe(audio, mime, language)
-            metadata["voice"] = {**limits, "outcome": result.outcome.value, "language": result.language,
-                                 "confidence": round(result.confidence, 3), "seconds": round(result.duration, 1)}
-            logger.info("Voice note from %s: %s, %.1f s, confidence %.2f%s", mask_phone(message.sender),
-                        result.outcome.value, result.duration, result.confidence,
-                        f" ({result.reason})" if result.reason else "")
-            if result.ok:
-                echo_language = language or result.language
-                await WhatsAppOutput(self.outbox, self.menus).send_text_message(
-                    message.sender, render("utter_voice_heard", echo_language, transcript=result.text))
-                return result.text.lstrip("/")  # never let speech pose as a button payload
-            outcome = result.outcome.value
-        else:
+        tracker = await self._tracker(message.sender)
+        language = _language_of(tracker)
+        if audio is None:
             metadata["voice"] = {**limits, "outcome": outcome}
-        return '/voice_note{"kind":%s}' % json.dumps(outcome)
+            return '/voice_note{"kind":%s}' % json.dumps(outcome)
+        turn = self._voice_turn(tracker, language)
+        mime = (message.mime_type or "audio/ogg").split(";")[0].strip()
+        result = await self.transcriber.transcribe(audio, mime, language, expected=turn.expected or None,
+                                                   free_text=turn.free_text)
+        metadata["voice"] = {**limits, "outcome": result.outcome.value, "language": result.language,
+                             "confidence": round(result.confidence, 3), "seconds": round(result.duration, 1)}
+        logger.info("Voice note from %s: %s, %.1f s, confidence %.2f%s", mask_phone(message.sender),
+                    result.outcome.value, result.duration, result.confidence,
+                    f" ({result.reason})" if result.reason else "")
+        spoken = language or result.language or "en"
+        voice = message_for(result, turn, self.catalog, spoken, language_known=language is not None)
+        if voice.suggestions:
+            metadata["voice"]["suggestions"] = list(voice.suggestions)
+        if voice.echo:
+            response, values = voice.echo
+            await WhatsAppOutput(self.outbox, self.menus).send_text_message(
+                message.sender, render(response, spoken, **values))
+        return voice.text
+
+    def _voice_turn(self, tracker, language: Optional[str]) -> VoiceTurn:
+        """What the open question expects (nothing to match when the catalog cannot load)."""
+        try:
+            if tracker is None:  # a first message: an opening request
+                return VoiceTurn((opening(self.catalog),), False, False)
+            return voice_turn(tracker, self.catalog, language or "en")
+        except Exception as error:  # a broken catalog must not cost the citizen their voice note
+            logger.error("Voice: cannot tell what the question expects (%s)", error.__class__.__name__)
+            return VoiceTurn((), True, False)
+
+    @property
+    def catalog(self):
+        if self._catalog is None:
+            from seva.catalog import default_catalog
+
+            self._catalog = default_catalog()
+        return self._catalog
 
     async def _refuse_flood(self, message: InboundMessage) -> None:
         """Over the sender's rate: not processed; the citizen is told once to wait."""
@@ -397,11 +425,18 @@ class WhatsAppInput(InputChannel):
         await output.send_text_message(sender, render(response_name, language))
         await output.flush()
 
-    async def _conversation_language(self, sender: str) -> Optional[str]:
-        """The ``language`` slot of the sender's conversation, to hint speech recognition."""
+    async def _tracker(self, sender: str):
+        """The sender's conversation as Rasa keeps it, or None."""
         agent = getattr(getattr(self._app, "ctx", None), "agent", None)
         if agent is None or agent.tracker_store is None:
             return None
-        tracker = await agent.tracker_store.retrieve(sender)
-        value = tracker.get_slot("language") if tracker else None
-        return value if value in SUPPORTED_LANGUAGES else None
+        return await agent.tracker_store.retrieve(sender)
+
+    async def _conversation_language(self, sender: str) -> Optional[str]:
+        """The ``language`` slot of the sender's conversation."""
+        return _language_of(await self._tracker(sender))
+
+
+def _language_of(tracker) -> Optional[str]:
+    value = tracker.get_slot("language") if tracker is not None else None
+    return value if value in SUPPORTED_LANGUAGES else None
