@@ -14,10 +14,12 @@ import pytest
 from fakegraph.server import (FakeGraph, button_reply, envelope, list_reply, media_message, meta_json, new_wamid,
                               sign, status, text, validate_message)
 from seva.texts import render
+from seva.catalog import default_catalog
 from speech.clips import FIXTURES
 from tests.e2e.servers import MODEL, Stack
 
 SECRET, VERIFY = "e2e-app-secret", "e2e-verify-token"
+ANSWER_CLIPS = FIXTURES / "answers"
 ODIA = re.compile(r"[\u0b00-\u0b7f]")
 DEVANAGARI = re.compile(r"[\u0900-\u097f]")
 
@@ -267,12 +269,75 @@ def test_english_voice_note_is_echoed_and_starts_the_income_certificate_form(sta
     assert body_text(replies[-1]).startswith("(1/5)")  # the form's first question
 
 
-def test_hindi_voice_note_is_handled_in_hindi(stack, fake):
+def test_a_hindi_voice_note_is_matched_not_transcribed_and_answered_in_hindi(stack, fake):
     me = "919800000022"
     ask(fake, me, text(me, "नमस्ते"), expect=2)
-    replies = ask(fake, me, voice(fake, me, "hi_income.ogg"), expect=2)
-    assert body_text(replies[0]).startswith("🎤 मैंने सुना: “")
+    replies = ask(fake, me, voice(fake, me, "hi_income.ogg"))
+    assert not body_text(replies[0]).startswith("🎤 मैंने सुना")  # never a garbage Hindi transcript
+    assert body_text(replies[0]).startswith("🎤")  # what was understood, or that it was not
     assert all(DEVANAGARI.search(body_text(r)) for r in replies), replies
+
+
+# Citizens who speak every answer a voice note can give on the base model: the service,
+# the district, a yes/no question and the confirmation (clips: speech/fixtures/answers).
+VOICE_CITIZENS = {
+    "or": dict(me="919437000601", hello="ନମସ୍କାର", name="ସୁନୀତା ପ୍ରଧାନ", deceased="ରମେଶ ପ୍ରଧାନ",
+               service="or_service_national_family_benefit_scheme_02124bc9_r2.ogg",
+               district=("or_district_jagatsinghpur_a19fbc69_r4.ogg", "jagatsinghpur"),
+               yes="or_yes_no_yes_cdc2f4c9_r2.ogg", script=ODIA),
+    "hi": dict(me="919800000601", hello="नमस्ते", name="सुनीता देवी", deceased="रमेश कुमार",
+               service="hi_service_national_family_benefit_scheme_7b1ff912_r2.ogg",
+               district=("hi_district_malkangiri_05eb8a08_r0.ogg", "malkangiri"),
+               yes="hi_yes_no_yes_53dbff78_r2.ogg", script=DEVANAGARI),
+}
+
+
+def spoken_answer(fake, sender, clip_name):
+    media_id = fake.add_media((ANSWER_CLIPS / clip_name).read_bytes())
+    return media_message(sender, "audio", media_id, mime_type="audio/ogg; codecs=opus", voice=True)
+
+
+@pytest.mark.parametrize("lang", ["or", "hi"])
+def test_a_citizen_applies_by_voice_service_district_yes_and_confirmation(stack, fake, lang):
+    citizen = VOICE_CITIZENS[lang]
+    me, catalog = citizen["me"], default_catalog()
+    service = catalog.get("national_family_benefit_scheme")
+    ask(fake, me, text(me, citizen["hello"]), expect=2)
+    # the spoken request starts the right service
+    replies = ask(fake, me, spoken_answer(fake, me, citizen["service"]), expect=3)
+    assert body_text(replies[0]) == render("utter_voice_understood", lang, choice=service.name(lang)), replies
+    assert "(1/6)" in body_text(replies[-1])
+    assert "(2/6)" in body_text(ask(fake, me, text(me, citizen["name"]))[-1])
+    # the district, by voice: shown as taken, with the way to take it back
+    clip, district = citizen["district"]
+    replies = ask(fake, me, spoken_answer(fake, me, clip), expect=2)
+    assert body_text(replies[0]) == render("utter_voice_chose_undo", lang,
+                                           choice=catalog.districts[district].name(lang)), replies
+    assert "(3/6)" in body_text(replies[-1])
+    for typed, step in [(citizen["deceased"], "(4/6)"), ("12/03/2024", "(5/6)"), ("45", "(6/6)")]:
+        assert step in body_text(ask(fake, me, text(me, typed))[-1])
+    # a yes/no question answered by voice
+    replies = ask(fake, me, spoken_answer(fake, me, citizen["yes"]), expect=2)
+    assert body_text(replies[0]).startswith("🎤") and citizen["script"].search(body_text(replies[0]))
+    summary = replies[-1]
+    assert summary["type"] == "interactive" and catalog.districts[district].name(lang) in body_text(summary)
+    # the confirmation, by voice
+    replies = ask(fake, me, spoken_answer(fake, me, citizen["yes"]), expect=2)
+    done = body_text(replies[-1])
+    assert re.search(r"ORT-\w{4}-\w{4}", done) and citizen["script"].search(done), replies
+    assert all(validate_message(b) is None for b in fake.messages_to(me))
+
+
+def test_speech_that_answers_nothing_gets_the_choices_again_never_a_transcript(stack, fake):
+    me = "919437000602"
+    ask(fake, me, text(me, "ନମସ୍କାର"), expect=2)
+    replies = ask(fake, me, text(me, "ମୋତେ ଜାତୀୟ ପାରିବାରିକ ସହାୟତା ଯୋଜନା ଦରକାର"), expect=3)
+    assert "(1/6)" in body_text(replies[-1])
+    ask(fake, me, text(me, "ସୁନୀତା ପ୍ରଧାନ"))
+    replies = ask(fake, me, spoken_answer(fake, me, "or_none_none_45258609_r0.ogg"), expect=2)  # the weather
+    assert body_text(replies[0]) == render("utter_voice_unclear", "or"), replies
+    assert "(2/6)" in body_text(replies[-1])  # the district question again
+    assert not any("🎤" in body_text(r) and ("“" in body_text(r)) for r in replies)
 
 
 def test_another_users_text_is_answered_while_a_long_voice_note_is_transcribed(stack, fake):
