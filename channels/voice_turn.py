@@ -51,7 +51,7 @@ def last_buttons(tracker) -> List[Dict[str, Any]]:
 def with_commands(expected: Expected, commands: Sequence[str] = FORM_COMMANDS) -> Expected:
     """The same answers, plus the commands a citizen may say instead (cancel, help)."""
     spoken = answers.spoken()["commands"]
-    extra = tuple(Answer(value, answers._phrases(spoken[value]), whole=True) for value in commands if value in spoken)
+    extra = tuple(Answer(value, answers.phrases(spoken[value]), whole=True) for value in commands if value in spoken)
     return Expected(expected.kind, expected.answers + extra, expected.before, expected.after)
 
 

@@ -30,7 +30,8 @@ def spoken(path: str = str(SPOKEN)) -> dict:
         return yaml.safe_load(handle)
 
 
-def _phrases(by_language: Dict[str, Iterable[str]]) -> Tuple[Phrase, ...]:
+def phrases(by_language: Dict[str, Iterable[str]]) -> Tuple[Phrase, ...]:
+    """Phrases of a catalog/spoken.yml entry ({language: [texts]})."""
     return tuple(Phrase(str(text), lang) for lang in LANGUAGES for text in (by_language or {}).get(lang) or [])
 
 
@@ -54,13 +55,13 @@ def spoken_forms(name: str) -> List[str]:
 
 def _carriers(kind: str) -> Tuple[Tuple[Phrase, ...], Tuple[Phrase, ...]]:
     carriers = spoken()["carriers"].get(kind) or {}
-    return _phrases(carriers.get("before")), _phrases(carriers.get("after"))
+    return phrases(carriers.get("before")), phrases(carriers.get("after"))
 
 
 # ------------------------------------------------------------------ kinds of turn
 def yes_no(yes_value: str = "yes", no_value: str = "no") -> Expected:
     words = spoken()["yes_no"]
-    return Expected("yes_no", (Answer(yes_value, _phrases(words["yes"])), Answer(no_value, _phrases(words["no"]))))
+    return Expected("yes_no", (Answer(yes_value, phrases(words["yes"])), Answer(no_value, phrases(words["no"]))))
 
 
 _BUILT: Dict[tuple, Tuple[Catalog, Expected]] = {}
@@ -141,7 +142,7 @@ def opening(catalog: Catalog) -> Expected:
 def _opening(catalog: Catalog) -> Expected:
     answers = [Answer(f'/apply_service{{"service":"{service.id}"}}', _service_phrases(service))
                for service in catalog.services.values() if not service.same_as]
-    answers += [Answer(value, _phrases(by_language), whole=True) for value, by_language in spoken()["commands"].items()]
+    answers += [Answer(value, phrases(by_language), whole=True) for value, by_language in spoken()["commands"].items()]
     before, after = _carriers("service")
     return Expected("service", tuple(answers), before, after)
 
