@@ -247,12 +247,7 @@ class SpeechRecognizer:
 
     def _encode(self, clip: audio_io.Audio, route: Route):
         """Features and the first window's encoder output (one encoder pass per note)."""
-        from faster_whisper.audio import pad_or_trim
-
-        model = self._model(route.model)
-        features = model.feature_extractor(clip.samples)
-        first = min(model.feature_extractor.nb_max_frames, features.shape[-1] - 1)
-        return features, model.encode(pad_or_trim(features[:, :first]))
+        return _first_window(self._model(route.model), clip.samples)
 
     def answers(self, folder: Path) -> AnswerScorer:
         """The expected-answer scorer of a model folder (built once: decoder weights and
@@ -264,11 +259,7 @@ class SpeechRecognizer:
             nulls = []
             for path in sorted(NULL_CLIPS.glob("*.ogg")):
                 null = audio_io.load(path.read_bytes(), self.settings.max_bytes, self.settings.max_seconds)
-                features = model.feature_extractor(null.samples)
-                first = min(model.feature_extractor.nb_max_frames, features.shape[-1] - 1)
-                from faster_whisper.audio import pad_or_trim
-
-                nulls.append(np.asarray(model.encode(pad_or_trim(features[:, :first]))))
+                nulls.append(np.asarray(_first_window(model, null.samples)[1]))
             identity = f"{model_store.identity(folder)}|{_files_digest(sorted(NULL_CLIPS.glob('*.ogg')))}"
             cache = Path(self.settings.cache_dir) if self.settings.cache_dir else model_store.default_cache_dir()
             built = AnswerScorer(model, folder, nulls, cache / "priors", identity)
@@ -296,13 +287,8 @@ class SpeechRecognizer:
         0.73-0.96 for "en", Hindi and Odia clips mostly below 0.35), so a plain arg-max
         between "en" and "hi" would send most Hindi to the English route.
         """
-        from faster_whisper.audio import pad_or_trim
-
         model = self._model(self._routes["en"].model)
-        features = model.feature_extractor(clip.samples)
-        # the same first window generate_segments would encode (it drops the last frame)
-        first = min(model.feature_extractor.nb_max_frames, features.shape[-1] - 1)
-        encoded = model.encode(pad_or_trim(features[:, :first]))
+        features, encoded = _first_window(model, clip.samples)
         probabilities = dict(model.model.detect_language(encoded)[0])
         english = probabilities.get("<|en|>", 0.0)
         return ("en" if english >= ENGLISH_IF_AT_LEAST else "hi"), features, encoded
@@ -345,6 +331,17 @@ class SpeechRecognizer:
                                 raw_text=decoded.text, reason=reason)
         return SpeechResult(Outcome.OK, text=text, language=language, confidence=confidence,
                             duration=clip.duration, raw_text=decoded.text)
+
+
+def _first_window(model, samples: np.ndarray):
+    """Features of the whole clip, and the encoder output of its first window: the same
+    window generate_segments would encode (it drops the last frame), so the decode, the
+    language detection and the answer matching share one encoder pass."""
+    from faster_whisper.audio import pad_or_trim
+
+    features = model.feature_extractor(samples)
+    first = min(model.feature_extractor.nb_max_frames, features.shape[-1] - 1)
+    return features, model.encode(pad_or_trim(features[:, :first]))
 
 
 def _answer_languages(language: str, unknown_language: bool) -> Tuple[str, ...]:
