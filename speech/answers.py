@@ -156,23 +156,26 @@ class AnswerScorer:
         self.tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
         self.matcher = Matcher(self.decoder, self.tokenizer, [self.decoder.memory(m) for m in null_memories],
                                beam=BEAM, priors_cache=PriorsCache(cache_dir), identity=identity)
-        self._grammars: Dict[tuple, Tuple[Expected, List[Grammar]]] = {}
+        self._grammars: Dict[tuple, List[Grammar]] = {}
         self._lock = threading.Lock()
 
     def encode_text(self, text: str) -> List[int]:
         return self.model.hf_tokenizer.encode(text, add_special_tokens=False).ids
 
     def grammars(self, expected: Expected, route: Route, languages: Sequence[str]) -> List[Grammar]:
-        key = (id(expected), route, tuple(languages))
+        """The compiled grammars of an answer set. Keyed by value: the channel builds a new
+        but equal Expected for every note at the same kind of turn, and its grammar (with
+        the matcher's search over it) is reused instead of compiled again."""
+        key = (expected, route, tuple(languages))
         with self._lock:
-            kept = self._grammars.get(key)
-            if kept is None or kept[0] is not expected:
+            compiled = self._grammars.get(key)
+            if compiled is None:
                 if len(self._grammars) >= 64:
                     self._grammars.pop(next(iter(self._grammars)))
-                compiled = [compile_grammar(expected, route, token, self.encode_text, languages)
+                grammars = [compile_grammar(expected, route, token, self.encode_text, languages)
                             for token in scoring_tokens(route)]
-                kept = self._grammars[key] = (expected, [g for g in compiled if g is not None])
-            return kept[1]
+                compiled = self._grammars[key] = [g for g in grammars if g is not None]
+            return compiled
 
     def score(self, encoded, expected: Sequence[Expected], route: Route, languages: Sequence[str]) -> Scores:
         """Every answer of every answer set, ranked together."""
