@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
+from seva import clock
 from seva.formatting import rupees  # noqa: F401  (re-exported for the actions)
 from seva.texts import render
 from seva.catalog import Catalog, default_catalog
@@ -36,7 +37,8 @@ def store() -> Store:
 
 
 def today() -> dt.date:
-    return dt.date.today()
+    """Today in India: ORTPSA days are counted in Asia/Kolkata, whatever the server's zone."""
+    return clock.today_ist()
 
 
 def latest_entity(tracker: Tracker, name: str) -> Optional[str]:

@@ -47,7 +47,7 @@ def describe(application: Application, lang: str) -> str:
         due = ""
     text = render("utter_status", lang, reference=application.reference, service=name,
                   status=render(STATUS_LABELS[application.status], lang),
-                  submitted=fmt_date(application.submitted_at.date()), due=due).rstrip()
+                  submitted=fmt_date(application.submitted_on), due=due).rstrip()
     history = store().history(application.reference, application.sender_id)
     notes = [change.note for change in history if change.note]
     if notes:

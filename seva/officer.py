@@ -8,10 +8,10 @@ Status changes are recorded in the history the citizen sees when asking for stat
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from typing import List, Optional
 
+from seva import clock
 from seva.privacy import mask_phone
 from seva.store import STATUSES, Store
 
@@ -30,7 +30,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     change.add_argument("--officer", default="officer")
     args = parser.parse_args(argv)
     store = Store(args.db)
-    today = dt.date.today()
+    today = clock.today_ist()  # ORTPSA days are Indian dates (seva/clock.py)
     if args.command == "list":
         rows = store.all(status=args.status, limit=args.limit)
         print(f"{'reference':15} {'service':32} {'status':12} {'submitted':10} {'due':10} sender")
@@ -38,7 +38,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             due = app.due_date.isoformat() if app.due_date else "-"
             flag = " OVERDUE" if app.overdue(today) else ""
             print(f"{app.reference:15} {app.service_id[:32]:32} {app.status:12} "
-                  f"{app.submitted_at.date().isoformat():10} {due:10} {mask_phone(app.sender_id)}{flag}")
+                  f"{app.submitted_on.isoformat():10} {due:10} {mask_phone(app.sender_id)}{flag}")
         print(f"{len(rows)} application(s)")
         return 0
     try:

@@ -17,11 +17,36 @@ from typing import Any, Dict, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from seva import clock
 from seva.db import database_url, make_engine
 
 STATUSES = ("submitted", "in_progress", "approved", "rejected")
 FINAL_STATUSES = ("approved", "rejected")
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timestamp written and read back as aware UTC.
+
+    ``DateTime(timezone=True)`` is TIMESTAMPTZ on PostgreSQL, but SQLite keeps no offset
+    (SQLAlchemy writes the wall-clock fields and drops tzinfo), so values are converted
+    to UTC before writing and marked UTC after reading. Rows written before timestamps
+    were aware hold the server's naive local time (UTC on our servers): read as UTC.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = clock.as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else clock.as_utc(value)
+
 
 metadata = sa.MetaData()
 applications = sa.Table(
@@ -34,7 +59,7 @@ applications = sa.Table(
     sa.Column("language", sa.String(2), nullable=False),
     sa.Column("fields", sa.Text, nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("submitted_at", sa.DateTime, nullable=False),
+    sa.Column("submitted_at", UTCDateTime, nullable=False),
     sa.Column("time_limit_days", sa.Integer, nullable=True),
     sa.Column("due_date", sa.Date, nullable=True),
     sa.UniqueConstraint("sender_id", "draft_id", name="uq_application_draft"),
@@ -46,7 +71,7 @@ status_history = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("note", sa.Text, nullable=True),
     sa.Column("changed_by", sa.String(64), nullable=False),
-    sa.Column("changed_at", sa.DateTime, nullable=False),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
 )
 grievances = sa.Table(
     "grievances", metadata,
@@ -55,7 +80,7 @@ grievances = sa.Table(
     sa.Column("application_id", sa.Integer, sa.ForeignKey("applications.id"), nullable=False, index=True),
     sa.Column("sender_id", sa.String(64), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
 
@@ -67,15 +92,21 @@ class Application:
     language: str
     fields: Dict[str, Any]
     status: str
-    submitted_at: dt.datetime
+    submitted_at: dt.datetime  # aware UTC
     time_limit_days: Optional[int]
-    due_date: Optional[dt.date]
+    due_date: Optional[dt.date]  # an Indian date: the submission day in IST + the time limit
+
+    @property
+    def submitted_on(self) -> dt.date:
+        """The day of submission in India (day 1 of the time limit)."""
+        return clock.ist_date(self.submitted_at)
 
     def day_of(self, today: dt.date) -> int:
-        """Which day of the time limit it is (the day of submission is day 1)."""
-        return (today - self.submitted_at.date()).days + 1
+        """Which day of the time limit ``today`` (an Indian date) is; submission day is day 1."""
+        return (today - self.submitted_on).days + 1
 
     def overdue(self, today: dt.date) -> bool:
+        """Past the due date on ``today`` (an Indian date: ``clock.today_ist()``) and not decided."""
         return self.due_date is not None and today > self.due_date and self.status not in FINAL_STATUSES
 
 
@@ -108,8 +139,16 @@ def normalise_reference(text: str) -> str:
     return f"{prefix}-{raw[:4]}-{raw[4:]}"
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now().replace(microsecond=0)
+def due_date(submitted_at: dt.datetime, time_limit_days: Optional[int]) -> Optional[dt.date]:
+    """The ORTPSA due date: the submission day in India plus the time limit in days."""
+    if not time_limit_days:
+        return None
+    return clock.ist_date(submitted_at) + dt.timedelta(days=time_limit_days)
+
+
+def _now(now: Optional[dt.datetime] = None) -> dt.datetime:
+    """``now`` (any aware or naive-UTC instant) or the clock's, as aware UTC to the second."""
+    return clock.as_utc(now).replace(microsecond=0) if now is not None else clock.now_utc()
 
 
 class Store:
@@ -125,8 +164,8 @@ class Store:
         existing = self._by_draft(sender_id, draft_id)
         if existing:
             return existing
-        now = now or _now()
-        due = now.date() + dt.timedelta(days=time_limit_days) if time_limit_days else None
+        now = _now(now)
+        due = due_date(now, time_limit_days)
         for _ in range(5):
             reference = new_reference()
             try:
@@ -183,7 +222,7 @@ class Store:
                    changed_by: str = "officer", now: Optional[dt.datetime] = None) -> Application:
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
-        now = now or _now()
+        now = _now(now)
         with self.engine.begin() as conn:
             row = conn.execute(applications.select().where(
                 applications.c.reference == normalise_reference(reference))).mappings().first()
@@ -219,7 +258,7 @@ class Store:
                     with conn.begin_nested():
                         conn.execute(grievances.insert().values(
                             reference=grievance_ref, application_id=app_id, sender_id=sender_id,
-                            text=text[:2000], created_at=now or _now()))
+                            text=text[:2000], created_at=_now(now)))
                     return grievance_ref
                 except IntegrityError:
                     continue
