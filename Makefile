@@ -26,6 +26,7 @@ help:
 	@echo "make check-catalog - check the service catalog after editing it"
 	@echo "make import-catalog - regenerate catalog/imported/ from catalog/sources/ (CSV + names)"
 	@echo "make test-speech   - transcribe the committed voice clips with the real model"
+	@echo "make clean  - remove rebuildable things (models, results, caches); keeps var/ (applications, conversations)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@if [ -z "$(PYTHON310)" ]; then \
@@ -71,5 +72,15 @@ run: train
 chat: setup
 	$(PY) scripts/chat.py
 
+# Only what can be rebuilt. var/ holds the citizens' applications and conversations:
+# never here (see wipe-data).
 clean:
-	rm -rf models results var .pytest_cache
+	rm -rf models results .pytest_cache .rasa
+
+# Deletes every application and conversation in var/ (the default SQLite stores).
+.PHONY: wipe-data
+wipe-data:
+	@if [ "$(CONFIRM)" != "yes" ]; then \
+		echo "wipe-data deletes var/: every citizen's application and conversation." >&2; \
+		echo "If you mean it: make wipe-data CONFIRM=yes" >&2; exit 1; fi
+	rm -rf var

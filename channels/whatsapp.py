@@ -47,6 +47,7 @@ from channels.whatsapp_inbound import (IGNORED_TYPES, TEXT_TYPES, InboundMessage
 from seva.language import detect
 from seva.privacy import mask_phone
 from seva.runtime import freeze_loaded_objects
+from seva.storage import prepare_store_folders
 from seva.texts import render
 from seva.voice_expectations import opening
 
@@ -132,6 +133,7 @@ class WhatsAppInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WhatsAppInput":
+        prepare_store_folders()  # before Rasa creates its tracker store: seva/storage.py says why
         creds = credentials or {}
 
         def setting(key: str, env: str, default: str = "") -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from seva import clock
 from seva.db import database_url, make_engine
+from seva.storage import prepare_sqlite_folder
 
 STATUSES = ("submitted", "in_progress", "approved", "rejected")
 FINAL_STATUSES = ("approved", "rejected")
@@ -153,6 +154,7 @@ def _now(now: Optional[dt.datetime] = None) -> dt.datetime:
 
 class Store:
     def __init__(self, url: Optional[str] = None):
+        prepare_sqlite_folder(database_url(url), "the application store (APP_DB_URL)")
         self.engine = make_engine(url)
         metadata.create_all(self.engine)
 
