@@ -1,20 +1,21 @@
 """What a voice note can answer at this point of the conversation, and what to hand Rasa.
 
-Read from the conversation's tracker: the form question that is open (its field type
-decides: a district, yes/no, a number, a date, a choice, or free text), the buttons the bot
-just sent, or nothing open (then a service or a command). The answers themselves come
+Built from what the conversation is waiting for (``OpenQuestion``, read through the port in
+channels/conversation.py): the form question that is open (its field type decides: a
+district, yes/no, a number, a date, a choice, or free text), the buttons the bot just
+sent, or nothing open (then a service or a command). The answers themselves come
 from seva/voice_expectations.py; matching is speech/'s job. ``message_for`` turns the
 recogniser's result into the text Rasa receives (a button payload, a district's name,
-digits) and the line echoed to the citizen, so a wrong pick is visible at once.
+digits) and the key of the line echoed to the citizen (seva/messages), so a wrong pick is
+visible at once.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
-from rasa.shared.core.events import BotUttered, UserUttered
-
+from channels.conversation import OpenQuestion
 from seva import voice_expectations as answers
 from seva.catalog import Catalog
 from seva.formatting import rupees
@@ -38,16 +39,6 @@ class VoiceTurn:
         return self.field_type is not None and self.field_type != "yes_no"
 
 
-def last_buttons(tracker) -> List[Dict[str, Any]]:
-    """The buttons of the bot's latest message with buttons since the citizen last spoke."""
-    for event in reversed(tracker.events):
-        if isinstance(event, UserUttered):
-            return []
-        if isinstance(event, BotUttered) and (event.data or {}).get("buttons"):
-            return list(event.data["buttons"])
-    return []
-
-
 def with_commands(expected: Expected, commands: Sequence[str] = FORM_COMMANDS) -> Expected:
     """The same answers, plus the commands a citizen may say instead (cancel, help)."""
     spoken = answers.spoken()["commands"]
@@ -65,21 +56,22 @@ def commands_only() -> Expected:
     return with_commands(Expected("commands"))
 
 
-def voice_turn(tracker, catalog: Catalog, language: str) -> VoiceTurn:
-    loop = tracker.active_loop_name
-    buttons = last_buttons(tracker)
+def voice_turn(open_question: OpenQuestion, catalog: Catalog, language: str) -> VoiceTurn:
+    """What a voice note may answer now, in ``language``."""
+    loop = open_question.form
+    buttons = list(open_question.buttons)
     titles = {str(b.get("payload") or b.get("title")): str(b.get("title")) for b in buttons if b.get("title")}
     if loop == "application_form":
-        requested = tracker.get_slot("requested_slot")
+        requested = open_question.requested
         if requested == "confirm_answer":
             return VoiceTurn((with_commands(answers.yes_no("/affirm", "/deny")),), False, True, titles)
-        service = catalog.get(tracker.get_slot("service"))
-        question = service.next_field(tracker.get_slot("answers") or {}) if service else None
+        service = catalog.get(open_question.service)
+        question = service.next_field(dict(open_question.answers)) if service else None
         expected = answers.for_field(question, catalog, language) if question else None
-        if tracker.get_slot("voice_answered") and expected is not None and expected.kind != "yes_no":
+        if open_question.voice_answered and expected is not None and expected.kind != "yes_no":
             expected = _with_no(expected)  # "no" takes back the answer a voice note just gave
         if expected is None:
-            extra = (_with_no(commands_only()),) if tracker.get_slot("voice_answered") else (commands_only(),)
+            extra = (_with_no(commands_only()),) if open_question.voice_answered else (commands_only(),)
             return VoiceTurn(extra, True, True, titles, question.type if question else None)
         return VoiceTurn((with_commands(expected),), False, True, titles, question.type)
     if loop:  # the complaint form: free text
@@ -95,7 +87,7 @@ def voice_turn(tracker, catalog: Catalog, language: str) -> VoiceTurn:
 @dataclass(frozen=True)
 class VoiceMessage:
     text: str  # what Rasa receives
-    echo: Optional[Tuple[str, Dict[str, str]]] = None  # (response, values) shown to the citizen first
+    echo: Optional[Tuple[str, Dict[str, str]]] = None  # (seva.messages key, values) shown to the citizen first
     suggestions: Tuple[Dict[str, str], ...] = ()  # buttons for "did you mean…" (title, payload)
 
 
@@ -105,7 +97,7 @@ def message_for(result: SpeechResult, turn: VoiceTurn, catalog: Catalog, languag
     if result.outcome is Outcome.OK:
         if turn.question and not turn.free_text and result.choice:  # English: the answer heard
             return _chosen(result.choice, result, turn, catalog, language, language_known)
-        return VoiceMessage(result.text.lstrip("/"), ("utter_voice_heard", {"transcript": result.text}))
+        return VoiceMessage(result.text.lstrip("/"), ("voice_heard", {"transcript": result.text}))
     if result.outcome is Outcome.CHOICE:
         return _chosen(result.choice, result, turn, catalog, language, language_known)
     if result.outcome is Outcome.SUGGEST:
@@ -120,10 +112,9 @@ def message_for(result: SpeechResult, turn: VoiceTurn, catalog: Catalog, languag
 def _chosen(value: str, result: SpeechResult, turn: VoiceTurn, catalog: Catalog, language: str,
             language_known: bool) -> VoiceMessage:
     shown = language if language_known or not result.language else result.language
-    response = ("utter_voice_chose_undo" if turn.undoable else "utter_voice_chose") if turn.question \
-        else "utter_voice_understood"
+    key = ("voice_chose_undo" if turn.undoable else "voice_chose") if turn.question else "voice_understood"
     text = value if language_known else with_language(value, result.language)
-    return VoiceMessage(text, (response, {"choice": label(value, turn, catalog, shown)}))
+    return VoiceMessage(text, (key, {"choice": label(value, turn, catalog, shown)}))
 
 
 def _voice_note(kind: str) -> str:

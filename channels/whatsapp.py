@@ -10,8 +10,14 @@ crash after the 200 loses nothing), answers 200 and works in the background: eac
 sender's messages in arrival order, different senders concurrently, every message id
 claimed once in a durable log (see dedupe.py) so re-deliveries are not answered twice. A
 message that Rasa leaves unanswered (the action server is down, an error) gets an apology
-in the citizen's language asking them to send it again. Voice notes are downloaded and transcribed by ``speech/`` (through
-``speech_port.py``); the citizen sees what was heard before the answer.
+in the citizen's language asking them to send it again. Voice notes are downloaded and
+transcribed by ``speech/`` (through ``speech_port.py``); the citizen sees what was heard
+before the answer.
+
+The channel knows the dialogue only through ``conversation.py`` (the conversation's
+language, what it is waiting for) and says its own messages from ``seva.messages``.
+Per-sender state that must outlive the process or be shared by several instances (rate
+limits, numbered menus) is in the channel's database, not in memory.
 
 The background work runs on its own thread and event loop. Rasa's NLU and policies run
 synchronously inside ``handle_message``; on Sanic's loop they would hold every webhook
@@ -35,26 +41,25 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import whatsapp_outbound as outbound
+from channels.conversation import Conversations, OpenQuestion, RasaConversations
 from channels.dedupe import SQLMessageLog, message_log_from_env
 from channels.graph_client import DEFAULT_BASE_URL, GraphClient, MediaTooLarge
 from channels.inbox import PendingInbox
+from channels.menus import MenuStore
 from channels.outbox import Outbox
 from channels.rate_limit import DEFAULT_BURST, DEFAULT_PER_MINUTE, SenderRateLimiter
 from channels.speech_port import NoTranscriber, Transcriber, default_transcriber
 from channels.voice_turn import VoiceTurn, message_for, voice_turn
 from channels.whatsapp_inbound import (IGNORED_TYPES, TEXT_TYPES, InboundMessage, MalformedPayload, decode,
                                        parse)
+from seva import messages
 from seva.language import detect
 from seva.privacy import mask_phone
 from seva.runtime import freeze_loaded_objects
-from seva.storage import prepare_store_folders
-from seva.texts import render
-from seva.voice_expectations import opening
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
-SUPPORTED_LANGUAGES = ("en", "hi", "or")
 
 
 class _WorkerLoop:
@@ -76,7 +81,7 @@ class _WorkerLoop:
 class WhatsAppOutput(OutputChannel):
     """Sends Rasa's responses as WhatsApp messages, within Meta's limits."""
 
-    def __init__(self, outbox: Outbox, menus: Dict[str, Dict[str, str]]):
+    def __init__(self, outbox: Outbox, menus: MenuStore):
         self.outbox = outbox
         self.menus = menus
         self.sent = 0  # messages handed over through this output (one output per user message)
@@ -101,8 +106,8 @@ class WhatsAppOutput(OutputChannel):
     async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
                                      **kwargs: Any) -> None:
         result = outbound.buttons_message(recipient_id, text, buttons)
-        if result.menu:
-            self.menus[recipient_id] = result.menu
+        if result.menu:  # stored before the menu goes out: the reply may come at once
+            await self.menus.remember(recipient_id, result.menu)
         await self._post_all(result.bodies)
 
     async def send_quick_replies(self, recipient_id: Text, text: Text, quick_replies: List[Dict[Text, Any]],
@@ -133,7 +138,6 @@ class WhatsAppInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WhatsAppInput":
-        prepare_store_folders()  # before Rasa creates its tracker store: seva/storage.py says why
         creds = credentials or {}
 
         def setting(key: str, env: str, default: str = "") -> str:
@@ -150,6 +154,7 @@ class WhatsAppInput(InputChannel):
             rate_limiter=SenderRateLimiter(
                 per_minute=float(setting("rate_per_minute", "WHATSAPP_RATE_PER_MINUTE", str(DEFAULT_PER_MINUTE))),
                 burst=int(setting("rate_burst", "WHATSAPP_RATE_BURST", str(DEFAULT_BURST)))),
+            menus=MenuStore(),
             transcriber=default_transcriber(),  # loads the speech model now, not on the first voice note
         )
 
@@ -157,7 +162,8 @@ class WhatsAppInput(InputChannel):
                  api_base_url: str = DEFAULT_BASE_URL, graph_timeout: float = 10.0,
                  max_body_bytes: int = MAX_BODY_BYTES,
                  message_log: Optional[SQLMessageLog] = None, transcriber: Optional[Transcriber] = None,
-                 rate_limiter: Optional[SenderRateLimiter] = None, inbox: Optional[PendingInbox] = None):
+                 rate_limiter: Optional[SenderRateLimiter] = None, inbox: Optional[PendingInbox] = None,
+                 menus: Optional[MenuStore] = None, conversations: Optional[Conversations] = None):
         self.verify_token = verify_token
         self.app_secret = app_secret.encode() if app_secret else b""
         self.max_body_bytes = max_body_bytes
@@ -166,10 +172,11 @@ class WhatsAppInput(InputChannel):
         self._log = message_log
         self._inbox = inbox
         self.transcriber = transcriber or NoTranscriber()
-        self.rate_limiter = rate_limiter or SenderRateLimiter()
+        self._rate_limiter = rate_limiter
+        self._menus = menus
+        self.conversations: Conversations = conversations or RasaConversations(self._agent)
         self._queues: Dict[str, asyncio.Queue] = {}
         self._tasks: Set[asyncio.Task] = set()
-        self.menus: Dict[str, Dict[str, str]] = {}
         self._catalog = None
         self._app = None
         self._worker: Optional[_WorkerLoop] = None
@@ -187,6 +194,22 @@ class WhatsAppInput(InputChannel):
         if self._inbox is None:
             self._inbox = PendingInbox()
         return self._inbox
+
+    @property
+    def rate_limiter(self) -> SenderRateLimiter:
+        if self._rate_limiter is None:
+            self._rate_limiter = SenderRateLimiter()
+        return self._rate_limiter
+
+    @property
+    def menus(self) -> MenuStore:
+        if self._menus is None:
+            self._menus = MenuStore()
+        return self._menus
+
+    def _agent(self):
+        """The agent ``rasa run`` serves (for RasaConversations), once the server has started."""
+        return getattr(getattr(self._app, "ctx", None), "agent", None)
 
     def _worker_loop(self) -> _WorkerLoop:
         if self._worker is None:
@@ -279,7 +302,7 @@ class WhatsAppInput(InputChannel):
                     break
                 try:
                     if interrupted:
-                        await self._say(sender, "utter_interrupted")
+                        await self._say(sender, "interrupted")
                     else:
                         await self._handle(message, on_new_message)
                 except Exception as error:  # one message must never stop the sender's queue
@@ -325,7 +348,7 @@ class WhatsAppInput(InputChannel):
             logger.info("WhatsApp duplicate %s from %s ignored", message.message_id[-12:], mask_phone(message.sender))
             return
         logger.info("WhatsApp %s message from %s", message.type, mask_phone(message.sender))
-        if not self.rate_limiter.allow(message.sender):
+        if not await self.rate_limiter.allow(message.sender):
             await self._refuse_flood(message)
             return
         self._spawn(self.client.mark_read(message.message_id, typing=True))
@@ -334,7 +357,7 @@ class WhatsAppInput(InputChannel):
         if message.type == "audio":
             text = await self._voice_text(message, metadata)
         else:
-            text = self._text_for(message)
+            text = await self._text_for(message)
         if text is None:
             return
         output = WhatsAppOutput(self.outbox, self.menus)
@@ -346,15 +369,14 @@ class WhatsAppInput(InputChannel):
             if output.sent == 0:  # Rasa could not answer (action server down, an error)
                 logger.warning("WhatsApp message %s from %s got no answer: apologising",
                                message.message_id[-12:], mask_phone(message.sender))
-                await self._say(message.sender, "utter_try_again", message.text)
+                await self._say(message.sender, "try_again", message.text)
             await output.flush()  # the answer is out before the inbox forgets the message
 
-    def _text_for(self, message: InboundMessage) -> Optional[str]:
+    async def _text_for(self, message: InboundMessage) -> Optional[str]:
         if message.type in TEXT_TYPES:
             if not message.text or not message.text.strip():
                 return None
-            menu = self.menus.get(message.sender) or {}
-            return menu.get(message.text.strip(), message.text)
+            return await self.menus.resolve(message.sender, message.text)
         return '/unsupported_message{"kind":%s}' % json.dumps(message.type)
 
     async def _voice_text(self, message: InboundMessage, metadata: Dict[str, Any]) -> str:
@@ -371,12 +393,12 @@ class WhatsAppInput(InputChannel):
             outcome = "too_large"
         else:
             outcome = "not_received"
-        tracker = await self._tracker(message.sender)
-        language = _language_of(tracker)
+        waiting = await self.conversations.open_question(message.sender)
+        language = waiting.language
         if audio is None:
             metadata["voice"] = {**limits, "outcome": outcome}
             return '/voice_note{"kind":%s}' % json.dumps(outcome)
-        turn = self._voice_turn(tracker, language)
+        turn = self._voice_turn(waiting, language)
         mime = (message.mime_type or "audio/ogg").split(";")[0].strip()
         result = await self.transcriber.transcribe(audio, mime, language, expected=turn.expected or None,
                                                    free_text=turn.free_text)
@@ -390,17 +412,15 @@ class WhatsAppInput(InputChannel):
         if voice.suggestions:
             metadata["voice"]["suggestions"] = list(voice.suggestions)
         if voice.echo:
-            response, values = voice.echo
+            key, values = voice.echo
             await WhatsAppOutput(self.outbox, self.menus).send_text_message(
-                message.sender, render(response, spoken, **values))
+                message.sender, messages.text(key, spoken, **values))
         return voice.text
 
-    def _voice_turn(self, tracker, language: Optional[str]) -> VoiceTurn:
+    def _voice_turn(self, waiting: OpenQuestion, language: Optional[str]) -> VoiceTurn:
         """What the open question expects (nothing to match when the catalog cannot load)."""
         try:
-            if tracker is None:  # a first message: an opening request
-                return VoiceTurn((opening(self.catalog),), False, False)
-            return voice_turn(tracker, self.catalog, language or "en")
+            return voice_turn(waiting, self.catalog, language or "en")
         except Exception as error:  # a broken catalog must not cost the citizen their voice note
             logger.error("Voice: cannot tell what the question expects (%s)", error.__class__.__name__)
             return VoiceTurn((), True, False)
@@ -417,28 +437,13 @@ class WhatsAppInput(InputChannel):
         """Over the sender's rate: not processed; the citizen is told once to wait."""
         logger.warning("WhatsApp rate limit: message %s from %s not processed", message.message_id[-12:],
                        mask_phone(message.sender))
-        if self.rate_limiter.should_warn(message.sender):
-            await self._say(message.sender, "utter_rate_limited", message.text)
+        if await self.rate_limiter.should_warn(message.sender):
+            await self._say(message.sender, "rate_limited", message.text)
 
-    async def _say(self, sender: str, response_name: str, their_text: Optional[str] = None) -> None:
-        """A channel's own message, in the conversation's language (else that of their text)."""
-        language = await self._conversation_language(sender) or detect(their_text or "") or "en"
+    async def _say(self, sender: str, key: str, their_text: Optional[str] = None) -> None:
+        """A channel's own message (a seva.messages key), in the conversation's language
+        (else that of their text)."""
+        language = await self.conversations.language(sender) or detect(their_text or "") or "en"
         output = WhatsAppOutput(self.outbox, self.menus)
-        await output.send_text_message(sender, render(response_name, language))
+        await output.send_text_message(sender, messages.text(key, language))
         await output.flush()
-
-    async def _tracker(self, sender: str):
-        """The sender's conversation as Rasa keeps it, or None."""
-        agent = getattr(getattr(self._app, "ctx", None), "agent", None)
-        if agent is None or agent.tracker_store is None:
-            return None
-        return await agent.tracker_store.retrieve(sender)
-
-    async def _conversation_language(self, sender: str) -> Optional[str]:
-        """The ``language`` slot of the sender's conversation."""
-        return _language_of(await self._tracker(sender))
-
-
-def _language_of(tracker) -> Optional[str]:
-    value = tracker.get_slot("language") if tracker is not None else None
-    return value if value in SUPPORTED_LANGUAGES else None

@@ -4,7 +4,8 @@ Limits (reference/whatsapp-cloud-api.md): text ≤ 4096; reply buttons ≤ 3 wit
 and ids ≤ 256, body ≤ 1024; list ≤ 10 rows, row title ≤ 24, description ≤ 72, id ≤ 200,
 button label ≤ 20. Nothing is cut silently: long text is split at paragraph, line or
 sentence boundaries; a shortened title ends in "…" and its full text goes into the row
-description or the message body.
+description or the message body. The list's button label is in the script of the message
+(seva/messages, key ``list_label``).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from seva import messages
 from seva.textnorm import script_of
 
 TEXT_LIMIT = 4096
@@ -23,7 +25,6 @@ ROW_DESCRIPTION = 72
 ROW_ID = 200
 MAX_BUTTONS = 3
 MAX_ROWS = 10
-LIST_LABEL = {"or": "ବାଛନ୍ତୁ", "hi": "चुनें", "en": "Choose"}
 
 
 @dataclass
@@ -120,7 +121,7 @@ def buttons_message(to: str, text: str, buttons: List[Dict[str, Any]]) -> Outbou
             rows.append(row)
         out.bodies.append(_envelope(to, "interactive", {
             "type": "list", "body": {"text": body},
-            "action": {"button": LIST_LABEL[script_of(body)], "sections": [{"rows": rows}]},
+            "action": {"button": messages.text("list_label", script_of(body)), "sections": [{"rows": rows}]},
         }))
         return out
     # more than WhatsApp can show as a list: a numbered menu; the channel maps "3" → payload
