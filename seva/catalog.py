@@ -3,6 +3,12 @@
 A service is data (names in three languages, ORTPSA time limit, officers, fields with typed
 validation). Adding one needs no code and no retraining. ``python -m seva.catalog check``
 reports every malformed entry with the file, service and field at fault.
+
+Officer titles (designated officer, appellate and revisional authority) are kept in the
+official English of the source; their Hindi and Odia forms live in ``catalog/officers/<lang>.yml``,
+a mapping from the English title to its translation, and ``Service.officer(kind, lang)`` gives
+the title in the citizen's language (the English when a translation is missing, which
+``check`` reports).
 """
 from __future__ import annotations
 
@@ -11,9 +17,9 @@ import functools
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 import yaml
 
@@ -25,6 +31,19 @@ DEFAULT_DIR = Path(__file__).resolve().parent.parent / "catalog"
 _ODIA = re.compile(r"[\u0b00-\u0b7f]")
 _DEVANAGARI = re.compile(r"[\u0900-\u097f]")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
+# kind of officer → the Service attribute holding its official English title
+OFFICER_KINDS = {
+    "designated": "designated_officer",
+    "appellate": "appellate_authority",
+    "revisional": "revisional_authority",
+}
+OFFICER_LANGS = ("hi", "or")  # languages with a catalog/officers/<lang>.yml
+_SCRIPT = {"or": (_ODIA, "Odia script"), "hi": (_DEVANAGARI, "Devanagari")}
+
+
+def officer_key(value: Any) -> str:
+    """An officer title as the catalog keeps it: whitespace runs made single spaces."""
+    return " ".join(str(value).split())
 
 
 class CatalogError(ValueError):
@@ -72,6 +91,19 @@ class Service:
     # the same service to a citizen, listed again under an older or parallel rule: search
     # shows the entry named here instead of this one unless this one is asked for by name
     same_as: List[str] = field(default_factory=list)
+    # lang → {official English title → title in that language}; shared by all services
+    officer_titles: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def officer(self, kind: str, lang: str) -> Optional[str]:
+        """The ``kind`` officer ("designated", "appellate", "revisional") in ``lang``.
+
+        English for "en"; otherwise the translation from catalog/officers/<lang>.yml, or the
+        official English when there is none (``check`` reports it). None when not known.
+        """
+        english = getattr(self, OFFICER_KINDS[kind])
+        if not english or lang == "en":
+            return english
+        return self.officer_titles.get(lang, {}).get(english) or english
 
     @property
     def information_only(self) -> bool:
@@ -112,6 +144,25 @@ class Catalog:
     districts: Dict[str, District]
     # groups of everyday words that mean the same (catalog/vocabulary.yml); first word leads
     vocabulary: List[List[str]] = field(default_factory=list)
+    # lang → {official English title → translation} (catalog/officers/<lang>.yml)
+    officer_titles: Dict[str, Dict[str, str]] = field(default_factory=dict)
+
+    def officer_titles_in_use(self) -> List[str]:
+        """Every distinct English officer title of the catalog, sorted."""
+        return sorted({getattr(s, attr) for s in self.services.values()
+                       for attr in OFFICER_KINDS.values() if getattr(s, attr)})
+
+    def untranslated_officers(self) -> Dict[str, List[str]]:
+        """lang → the English officer titles with no translation in catalog/officers/<lang>.yml."""
+        used = self.officer_titles_in_use()
+        missing = {lang: [t for t in used if t not in self.officer_titles.get(lang, {})] for lang in OFFICER_LANGS}
+        return {lang: titles for lang, titles in missing.items() if titles}
+
+    def unused_officer_titles(self) -> Dict[str, List[str]]:
+        """lang → translations whose English title no service has (left over after an edit)."""
+        used = set(self.officer_titles_in_use())
+        unused = {lang: sorted(set(titles) - used) for lang, titles in self.officer_titles.items()}
+        return {lang: titles for lang, titles in unused.items() if titles}
 
     def get(self, service_id: Optional[str]) -> Optional[Service]:
         return self.services.get(service_id or "")
@@ -149,6 +200,39 @@ def _check_texts(where: str, value: Any, problems: List[str]) -> Dict[str, str]:
         elif lang == "hi" and not _DEVANAGARI.search(text):
             problems.append(f"{where}.hi: not written in Devanagari: {text!r}")
     return {lang: str(value.get(lang, "")).strip() for lang in LANGS}
+
+
+def _load_officer_titles(root: Path, problems: List[str]) -> Dict[str, Dict[str, str]]:
+    """catalog/officers/<lang>.yml: {official English title: its translation}, checked."""
+    titles: Dict[str, Dict[str, str]] = {}
+    for lang in OFFICER_LANGS:
+        path = root / "officers" / f"{lang}.yml"
+        titles[lang] = {}
+        if not path.exists():
+            continue  # every title then counts as untranslated; `check` lists them
+        where = f"officers/{lang}.yml"
+        try:
+            doc = _load_yaml(path)
+        except yaml.YAMLError as error:
+            problems.append(f"{where}: not valid YAML: {error}")
+            continue
+        if not isinstance(doc, dict):
+            problems.append(f"{where}: must be a mapping from the English title to its translation")
+            continue
+        script, script_name = _SCRIPT[lang]
+        for english, translated in doc.items():
+            key = officer_key(english)
+            if not isinstance(english, str) or not key:
+                problems.append(f"{where}: {english!r} is not an English officer title")
+            elif key in titles[lang]:
+                problems.append(f"{where}: {key!r} is given twice")
+            elif not isinstance(translated, str) or not translated.strip():
+                problems.append(f"{where}: {key!r} has no translation")
+            elif not script.search(translated):
+                problems.append(f"{where}: {key!r} is not translated into {script_name}: {translated!r}")
+            else:
+                titles[lang][key] = " ".join(translated.split())
+    return titles
 
 
 def _check_field(where: str, raw: Any, shared: Dict[str, Any], problems: List[str]) -> Optional[Field]:
@@ -262,9 +346,11 @@ def load(directory: Optional[os.PathLike] = None) -> Catalog:
         names = _check_texts(f"districts.yml({did}).names", raw.get("names"), problems)
         districts[did] = District(did, names, [str(v) for v in raw.get("variants") or []])
     vocabulary = _check_vocabulary(root / "vocabulary.yml", problems)
+    officer_titles = _load_officer_titles(root, problems)
     if problems:
         raise CatalogError(problems)
-    return Catalog(departments, services, districts, vocabulary)
+    services = {sid: replace(s, officer_titles=officer_titles) for sid, s in services.items()}
+    return Catalog(departments, services, districts, vocabulary, officer_titles)
 
 
 def _check_names_tell_apart(services: Dict[str, Service], problems: List[str]) -> None:
@@ -356,7 +442,7 @@ def _check_service(where, raw, department, shared, csv_rows, problems) -> Option
 
     def officer(key: str) -> Optional[str]:
         value = raw.get(key)
-        return " ".join(str(value).split()) if value else None
+        return officer_key(value) if value else None
 
     return Service(
         id=sid,
@@ -414,6 +500,17 @@ def main(argv: Iterable[str] = ()) -> int:
     if uncovered:
         print(f"rows of catalog/sources/ortpsa-services.csv with no catalog entry: lines {uncovered}; "
               "add their names to catalog/sources/names/*.tsv and run `make import-catalog`", file=sys.stderr)
+        return 1
+    untranslated = catalog.untranslated_officers()
+    unused = catalog.unused_officer_titles()
+    for lang, titles in untranslated.items():
+        print(f"officers/{lang}.yml: {len(titles)} officer title(s) of the catalog have no translation "
+              "(citizens would see the English); add them:\n  " + "\n  ".join(map(repr, titles)),
+              file=sys.stderr)
+    for lang, titles in unused.items():
+        print(f"officers/{lang}.yml: {len(titles)} title(s) are no service's officer any more; "
+              "remove them or fix the English key:\n  " + "\n  ".join(map(repr, titles)), file=sys.stderr)
+    if untranslated or unused:
         return 1
     info_only = sum(1 for s in catalog.services.values() if s.information_only)
     with_forms = sum(1 for s in catalog.services.values() if not s.information_only)
