@@ -12,7 +12,8 @@ claimed once in a durable log (see dedupe.py) so re-deliveries are not answered 
 message that Rasa leaves unanswered (the action server is down, an error) gets an apology
 in the citizen's language asking them to send it again. Voice notes are downloaded and
 transcribed by ``speech/`` (through ``speech_port.py``); the citizen sees what was heard
-before the answer.
+before the answer. An edited message goes to Rasa as its new text, marked as an edit of
+the original (metadata ``whatsapp.edit_of``); a deleted one is not answered.
 
 The channel knows the dialogue only through ``conversation.py`` (the conversation's
 language, what it is waiting for) and says its own messages from ``seva.messages``.
@@ -278,6 +279,11 @@ class WhatsAppInput(InputChannel):
         for status in note.statuses:
             self._spawn(self._record_status(status))
         for message in sorted(note.messages, key=lambda m: m.timestamp):
+            if message.type in IGNORED_TYPES:  # not answered, not in the inbox
+                if message.type == "revoke":
+                    logger.info("WhatsApp: %s deleted message %s", mask_phone(message.sender),
+                                (message.edit_of or "?")[-12:])
+                continue
             self._enqueue(message, on_new_message)
 
     def _spawn(self, coroutine) -> asyncio.Task:
@@ -354,11 +360,15 @@ class WhatsAppInput(InputChannel):
         self._spawn(self.client.mark_read(message.message_id, typing=True))
         metadata: Dict[str, Any] = {"whatsapp": {"message_id": message.message_id, "type": message.type,
                                                  "profile_name": message.profile_name}}
+        if message.type == "edit":  # the dialogue decides what an edit changes (the form's answer, or nothing)
+            metadata["whatsapp"]["edit_of"] = message.edit_of
         if message.type == "audio":
             text = await self._voice_text(message, metadata)
         else:
             text = await self._text_for(message)
         if text is None:
+            logger.info("WhatsApp %s %s from %s has no text: not answered", message.type, message.message_id[-12:],
+                        mask_phone(message.sender))
             return
         output = WhatsAppOutput(self.outbox, self.menus)
         try:

@@ -3,6 +3,12 @@
 One POST may carry several entries, changes and messages (batches of up to 1000), and
 ``statuses`` about messages we sent. Nothing here talks to Rasa or the network: malformed
 parts are skipped and counted, never raised, so one bad item cannot hide the others.
+
+A citizen may edit or delete a message they sent (shapes as in pywa's fixtures,
+``tests/data/updates/edit_message.json`` and ``delete_message.json``): ``edit`` carries
+``{"original_message_id", "message": {"type", <type>: …}}``, parsed into the edit's own id,
+the original's id (``edit_of``) and the new text (a text body, or an edited caption;
+none for anything else); ``revoke`` carries ``{"original_message_id"}`` and is not answered.
 """
 from __future__ import annotations
 
@@ -10,11 +16,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-# Message types whose content Rasa can read as text.
-TEXT_TYPES = {"text", "interactive", "button"}
+# Message types whose content Rasa can read as text (an edit: its new text).
+TEXT_TYPES = {"text", "interactive", "button", "edit"}
 # Types we answer with "here is what I can take" (in the citizen's language).
 UNSUPPORTED_TYPES = {"location", "image", "document", "sticker", "contacts", "unsupported", "video"}
-IGNORED_TYPES = {"reaction", "system", "ephemeral", "request_welcome"}
+# Types that get no answer and never reach Rasa ("revoke": the citizen deleted a message).
+IGNORED_TYPES = {"reaction", "system", "ephemeral", "request_welcome", "revoke"}
 
 
 class MalformedPayload(ValueError):
@@ -33,6 +40,7 @@ class InboundMessage:
     voice: bool = False
     profile_name: Optional[str] = None
     phone_number_id: Optional[str] = None
+    edit_of: Optional[str] = None  # edit, revoke: the id of the message edited or deleted
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,13 @@ def _list(value: Any) -> List[Any]:
 
 def _text_of(message: Dict[str, Any]) -> Optional[str]:
     kind = message.get("type")
+    if kind == "edit":  # the new version: its text, or an edited caption
+        edited = _dict(_dict(message.get("edit")).get("message"))
+        inner = edited.get("type")
+        if inner == "text":
+            return _text_of(edited)
+        caption = _dict(edited.get(inner)).get("caption") if isinstance(inner, str) else None
+        return caption if isinstance(caption, str) else None
     if kind == "text":
         body = _dict(message.get("text")).get("body")
         return body if isinstance(body, str) else None
@@ -146,11 +161,13 @@ def _message(message: Any, names: Dict[str, Any], contacts: List[Dict[str, Any]]
     media = message.get(kind) if kind in {"audio", "image", "document", "sticker", "video"} else None
     media = _dict(media)
     media_id, mime_type = media.get("id"), media.get("mime_type")
+    original = _dict(message.get(kind)).get("original_message_id") if kind in ("edit", "revoke") else None
     return InboundMessage(
         message_id=message_id, sender=str(sender), type=kind, timestamp=_int(message.get("timestamp")),
         text=_text_of(message), media_id=media_id if isinstance(media_id, str) else None,
         mime_type=mime_type if isinstance(mime_type, str) else None, voice=media.get("voice") is True,
         profile_name=names.get(str(sender)), phone_number_id=phone_number_id,
+        edit_of=original if isinstance(original, str) and original else None,
     )
 
 

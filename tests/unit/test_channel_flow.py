@@ -18,6 +18,7 @@ from channels.whatsapp import WhatsAppInput
 from channels.whatsapp_inbound import IGNORED_TYPES, parse
 from fakegraph.server import FakeGraph, envelope, text
 from seva import messages
+from tests.unit.test_channel_edits import EDIT_CAPTION, EDIT_TEXT, REVOKE
 
 CITIZEN = "919437000111"
 
@@ -71,6 +72,39 @@ def said(fake):
 @pytest.fixture
 def url(tmp_path):
     return f"sqlite:///{tmp_path / 'seva.db'}"
+
+
+def test_an_edit_reaches_rasa_as_its_new_text_marked_as_an_edit_of_the_original(fake, url):
+    whatsapp, dialogue = channel(fake, url), Dialogue()
+    deliver(whatsapp, dialogue, text(CITIZEN, "Khordha", wamid="wamid.answer1", ts=1697044000),
+            dict(EDIT_TEXT, **{"from": CITIZEN}))
+    first, edit = dialogue.received
+    assert first.metadata["whatsapp"]["message_id"] == "wamid.answer1" and "edit_of" not in first.metadata["whatsapp"]
+    assert (edit.text, edit.message_id) == ("ଖୋର୍ଦ୍ଧା", "wamid.edit1")
+    assert {k: edit.metadata["whatsapp"][k] for k in ("message_id", "type", "edit_of")} == \
+        {"message_id": "wamid.edit1", "type": "edit", "edit_of": "wamid.answer1"}
+    assert said(fake) == ["got: Khordha", "got: ଖୋର୍ଦ୍ଧା"]
+    assert whatsapp.inbox.left_over() == []
+
+
+def test_an_edited_caption_is_an_edit_and_an_edit_without_text_is_not_answered(fake, url):
+    whatsapp, dialogue = channel(fake, url), Dialogue()
+    blank = dict(EDIT_CAPTION, id="wamid.edit3", edit={"original_message_id": "wamid.photo1",
+                                                       "message": {"type": "sticker", "sticker": {"id": "9"}}})
+    deliver(whatsapp, dialogue, dict(EDIT_CAPTION, **{"from": CITIZEN}), dict(blank, **{"from": CITIZEN}))
+    assert [(m.text, m.metadata["whatsapp"]["edit_of"]) for m in dialogue.received] == \
+        [("my ration card", "wamid.photo1")]
+    assert said(fake) == ["got: my ration card"]  # nothing for the edit without text, no "can't take this"
+    assert whatsapp.inbox.left_over() == []
+
+
+def test_a_deleted_message_is_not_answered_and_not_kept(fake, url, caplog):
+    whatsapp, dialogue = channel(fake, url), Dialogue()
+    caplog.set_level("INFO", logger="channels.whatsapp")
+    deliver(whatsapp, dialogue, dict(REVOKE, **{"from": CITIZEN}))
+    assert dialogue.received == [] and fake.sent == [] and fake.reads == []
+    assert whatsapp.inbox.left_over() == []
+    assert "deleted message" in caplog.text and CITIZEN not in caplog.text  # logged, the number masked
 
 
 def test_a_numbered_menu_is_remembered_across_a_restart(fake, url):
