@@ -57,6 +57,7 @@ from seva import messages
 from seva.language import detect
 from seva.privacy import mask_phone
 from seva.runtime import freeze_loaded_objects
+from seva.storage import prepare_store_folders
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ class WhatsAppInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WhatsAppInput":
+        prepare_store_folders()  # before Rasa creates its tracker store: seva/storage.py says why
         creds = credentials or {}
 
         def setting(key: str, env: str, default: str = "") -> str:
