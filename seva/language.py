@@ -12,7 +12,15 @@ from typing import Optional
 
 from seva.textnorm import DEVANAGARI, LATIN, ODIA, clean, latin_key, script_of
 
-SUPPORTED = ("en", "hi", "or")
+# The languages the assistant speaks, defined here only: English is the default
+# variation of every response, Hindi and Odia are picked by the `language` slot.
+LANGUAGES = ("en", "hi", "or")
+DEFAULT_LANGUAGE = "en"
+
+
+def supported(value: object) -> Optional[str]:
+    """``value`` if it is one of the languages, else None (slots and metadata hold anything)."""
+    return value if value in LANGUAGES else None  # type: ignore[return-value]
 
 # Words naming a language, in any script ("ଓଡ଼ିଆ", "oriya", "हिंदी", "angrezi" …).
 _NAMES = {

@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from rapidfuzz import fuzz, process
 
+from seva import messages
 from seva.catalog import Catalog, Field
 from seva.spoken_numbers import parse_date_words, parse_number
 from seva.textnorm import clean, latin_key
@@ -61,14 +62,7 @@ def validate_text(text: str, spec: Field, catalog: Catalog, today: dt.date) -> R
     return Result(value)
 
 
-_MONTHS = {
-    1: ["jan", "january", "जनवरी", "ଜାନୁଆରୀ"], 2: ["feb", "february", "फरवरी", "ଫେବୃଆରୀ", "ଫେବ୍ରୁଆରୀ"],
-    3: ["mar", "march", "मार्च", "ମାର୍ଚ୍ଚ"], 4: ["apr", "april", "अप्रैल", "ଏପ୍ରିଲ"],
-    5: ["may", "मई", "ମେ"], 6: ["jun", "june", "जून", "ଜୁନ"], 7: ["jul", "july", "जुलाई", "ଜୁଲାଇ"],
-    8: ["aug", "august", "अगस्त", "ଅଗଷ୍ଟ"], 9: ["sep", "sept", "september", "सितंबर", "सितम्बर", "ସେପ୍ଟେମ୍ବର"],
-    10: ["oct", "october", "अक्टूबर", "ଅକ୍ଟୋବର"], 11: ["nov", "november", "नवंबर", "नवम्बर", "ନଭେମ୍ବର"],
-    12: ["dec", "december", "दिसंबर", "दिसम्बर", "ଡିସେମ୍ବର"],
-}
+_MONTHS = messages.months()
 _MONTH_KEYS = {latin_key(word): month for month, words in _MONTHS.items() for word in words}
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})\s*[/\-.\s]\s*(\d{1,2})\s*[/\-.\s]\s*(\d{2}|\d{4})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -137,6 +131,17 @@ def match_district(text: str, catalog: Catalog) -> Optional[str]:
     return choices[best[0]] if best else None
 
 
+def closest_districts(text: str, catalog: Catalog) -> List[str]:
+    """Every district id, the ones whose names (any script or spelling) look most like
+    ``text`` first: the choices offered when a citizen's answer matched none."""
+    key = latin_key(text)
+    best: Dict[str, float] = {}
+    for district in catalog.districts.values():
+        spellings = [latin_key(s) for s in (district.id, *district.names.values(), *district.variants)]
+        best[district.id] = max((fuzz.WRatio(key, s) for s in spellings if s), default=0.0) if key else 0.0
+    return sorted(best, key=lambda did: (-best[did], catalog.districts[did].name("en")))
+
+
 def validate_district(text: str, spec: Field, catalog: Catalog, today: dt.date) -> Result:
     district = match_district(text, catalog)
     return Result(district) if district else _err("district")
@@ -199,15 +204,8 @@ def validate_number(text: str, spec: Field, catalog: Catalog, today: dt.date) ->
     return problem or Result(int(value))
 
 
-_YES = {latin_key(w) for w in [
-    "yes", "y", "yeah", "yep", "ok", "okay", "sure", "correct", "right", "haan", "han", "ha", "haa", "ji",
-    "ji haan", "jee", "hanji", "theek", "thik", "sahi", "bilkul", "हाँ", "हां", "जी", "जी हाँ", "ठीक", "सही",
-    "हाँ जी", "ହଁ", "ହଁ", "ହ", "ଆଜ୍ଞା", "ଠିକ୍", "ଠିକ", "thik achhi", "ହଁ ଠିକ୍", "achha",
-]}
-_NO = {latin_key(w) for w in [
-    "no", "n", "nope", "nah", "not", "nahi", "nahin", "na", "naa", "nai", "galat", "नहीं", "नही", "ना",
-    "गलत", "ନା", "ନାହିଁ", "ନାହି", "ଭୁଲ", "nahin ji", "mana",
-]}
+_YES = {latin_key(word) for word in messages.words("YES")}
+_NO = {latin_key(word) for word in messages.words("NO")}
 
 
 def parse_yes_no(text: str) -> Optional[bool]:

@@ -5,8 +5,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Dict, Mapping, Optional
 
-LANGUAGES = ("en", "hi", "or")
-MAX_BYTES = 16 * 1024 * 1024  # WhatsApp's own limit for audio
+from seva.language import LANGUAGES  # noqa: F401  (re-exported for speech/)
+# The voice limits, defined here only (the channel, the actions and the replies that quote
+# them read these, or the values in force from SpeechSettings)
+MAX_MEGABYTES = 16  # WhatsApp's own limit for audio
+MAX_BYTES = MAX_MEGABYTES * 1024 * 1024
 MAX_SECONDS = 120.0
 
 

@@ -1,0 +1,73 @@
+"""English: the small texts the code puts together, and the WhatsApp channel's own messages.
+
+Whole messages live in domain.yml (said through Rasa); see seva/messages/__init__.py.
+"""
+
+TEXTS = {
+    # --- Words and labels put into buttons and lists
+    "yes": "Yes",
+    "no": "No",
+    "yes_submit": "Yes, submit",
+    "no_submit": "No",
+    "apply_button": "Apply now",
+    "services_button": "See services",
+    "more": "More…",
+    "list_label": "Choose",
+    "unknown_value": "not known",
+    "cancel_button": "Cancel",
+    "office_button": "Talk to the office",
+    # --- How to write an answer, shown after two refused answers (utter_field_stuck_format)
+    "example_date": "15/08/1990",
+    "example_amount": "50000",
+    "example_number": "{number}",
+    "example_pincode": "751001",
+    "example_phone": "9876543210",
+    "example_name": "Ramesh Kumar Das",
+    "example_text": "a few words, at least {min} letters",
+    # --- Lines of a service card (utter_service_card) and of a submission (utter_submitted)
+    "time_limit_days": "Time limit under ORTPSA: {days} days (public holidays are not counted).",
+    "time_limit_text": "Time limit under ORTPSA, in the words of the source: “{limit}”.",
+    "time_limit_unknown": "Time limit: I do not know it for this service. Please ask the office.",
+    "officers": "Decided by: {designated}. Appeal to: {appellate}. Revision: {revisional}.",
+    "documents": "Documents: {documents}",
+    "documents_unknown": "Documents: my sources do not list them. Please ask at a Mo Seba Kendra or the office before you go.",
+    "fee": "Fee: {fee}",
+    "outdated": "⚠️ These details come from an old list ({vintage}) and may be out of date.",
+    "due_date": "It must be decided within {days} days, by about {due} (public holidays are not counted, so the last date can be a little later).",
+    # --- Lines of an application's status (utter_status)
+    "status_day": "Time limit: {days} days, last date about {due}. Today is day {day} of {days}.",
+    "status_note": "Note from the office: {note}",
+    "status_submitted": "Submitted, waiting for the office",
+    "status_in_progress": "Being processed by the office",
+    "status_approved": "Approved",
+    "status_rejected_label": "Rejected",
+    # --- Sent by the WhatsApp channel itself: a voice note's echo before the answer
+    "voice_heard": "🎤 I heard: “{transcript}”",
+    "voice_chose": "🎤 You chose: {choice}",
+    "voice_chose_undo": "🎤 You chose: {choice}\nIf that is wrong, say or type “no”.",
+    "voice_understood": "🎤 I understood: {choice}",
+    # --- Sent by the WhatsApp channel itself when Rasa cannot answer
+    "rate_limited": "⏳ You are sending messages very fast. Please wait a minute, then send your message again.",
+    "try_again": "😔 Sorry, I could not answer that just now. Please send your message again in a minute.",
+    "interrupted": "😔 Sorry, I was restarted while answering your last message. If you did not get an answer, please send it again.",
+}
+
+# Answers read as yes / no to a yes-no question (seva/validators.py), in any script.
+YES = ["yes", "y", "yeah", "yep", "ok", "okay", "sure", "correct", "right"]
+NO = ["no", "n", "nope", "nah", "not"]
+
+# Month names a citizen may write in a date, January first (seva/validators.py).
+MONTHS = [
+    ["jan", "january"],
+    ["feb", "february"],
+    ["mar", "march"],
+    ["apr", "april"],
+    ["may"],
+    ["jun", "june"],
+    ["jul", "july"],
+    ["aug", "august"],
+    ["sep", "sept", "september"],
+    ["oct", "october"],
+    ["nov", "november"],
+    ["dec", "december"],
+]

@@ -1,0 +1,73 @@
+"""Hindi: the small texts the code puts together, and the WhatsApp channel's own messages.
+
+Whole messages live in domain.yml (said through Rasa); see seva/messages/__init__.py.
+"""
+
+TEXTS = {
+    # --- Words and labels put into buttons and lists
+    "yes": "हाँ",
+    "no": "नहीं",
+    "yes_submit": "हाँ, जमा करें",
+    "no_submit": "नहीं",
+    "apply_button": "अभी आवेदन करें",
+    "services_button": "सेवाएँ देखें",
+    "more": "और देखें…",
+    "list_label": "चुनें",
+    "unknown_value": "पता नहीं",
+    "cancel_button": "रद्द करें",
+    "office_button": "कार्यालय से बात",
+    # --- How to write an answer, shown after two refused answers (utter_field_stuck_format)
+    "example_date": "15/08/1990",
+    "example_amount": "50000",
+    "example_number": "{number}",
+    "example_pincode": "751001",
+    "example_phone": "9876543210",
+    "example_name": "रमेश कुमार दास",
+    "example_text": "कुछ शब्द, कम से कम {min} अक्षर",
+    # --- Lines of a service card (utter_service_card) and of a submission (utter_submitted)
+    "time_limit_days": "ओडिशा लोक सेवा अधिकार अधिनियम के तहत समय सीमा: {days} दिन (सरकारी छुट्टियाँ नहीं गिनी जातीं)।",
+    "time_limit_text": "ओडिशा लोक सेवा अधिकार अधिनियम के तहत समय सीमा (जहाँ से यह जानकारी ली गई है, वहाँ अंग्रेज़ी में ऐसा लिखा है): “{limit}”।",
+    "time_limit_unknown": "समय सीमा: इस सेवा की समय सीमा मुझे पता नहीं है। कृपया कार्यालय से पूछें।",
+    "officers": "निर्णय लेंगे: {designated}। अपील सुनेंगे: {appellate}। पुनरीक्षण (रिवीज़न): {revisional}।",
+    "documents": "दस्तावेज़: {documents}",
+    "documents_unknown": "दस्तावेज़: मेरी जानकारी में इनकी सूची नहीं है। कृपया जाने से पहले मो सेबा केंद्र या कार्यालय से पूछ लें।",
+    "fee": "शुल्क: {fee}",
+    "outdated": "⚠️ यह जानकारी एक पुरानी सूची ({vintage}) से है, हो सकता है अब बदल गई हो।",
+    "due_date": "इसका निर्णय {days} दिनों के भीतर, लगभग {due} तक होना चाहिए (सरकारी छुट्टियाँ नहीं गिनी जातीं, इसलिए अंतिम तारीख़ थोड़ी बाद की हो सकती है)।",
+    # --- Lines of an application's status (utter_status)
+    "status_day": "समय सीमा: {days} दिन, अंतिम तारीख़ लगभग {due}। आज {days} में से {day}वाँ दिन है।",
+    "status_note": "कार्यालय की टिप्पणी: {note}",
+    "status_submitted": "जमा हो गया, कार्यालय के जवाब का इंतज़ार है",
+    "status_in_progress": "कार्यालय में काम चल रहा है",
+    "status_approved": "स्वीकृत",
+    "status_rejected_label": "अस्वीकृत",
+    # --- Sent by the WhatsApp channel itself: a voice note's echo before the answer
+    "voice_heard": "🎤 मैंने सुना: “{transcript}”",
+    "voice_chose": "🎤 आपने चुना: {choice}",
+    "voice_chose_undo": "🎤 आपने चुना: {choice}\nअगर यह गलत है, तो “नहीं” बोलें या लिखें।",
+    "voice_understood": "🎤 मैंने समझा: {choice}",
+    # --- Sent by the WhatsApp channel itself when Rasa cannot answer
+    "rate_limited": "⏳ आप बहुत जल्दी-जल्दी संदेश भेज रहे हैं। कृपया एक मिनट रुकें, फिर अपना संदेश दोबारा भेजें।",
+    "try_again": "😔 माफ़ कीजिए, मैं अभी इसका जवाब नहीं दे पाया। कृपया एक मिनट बाद अपना संदेश फिर से भेजें।",
+    "interrupted": "😔 माफ़ कीजिए, आपके पिछले संदेश का जवाब देते समय मुझे दोबारा शुरू होना पड़ा। अगर आपको जवाब नहीं मिला, तो कृपया वह संदेश फिर से भेजें।",
+}
+
+# Answers read as yes / no to a yes-no question (seva/validators.py), in any script.
+YES = ["haan", "han", "ha", "haa", "ji", "ji haan", "jee", "hanji", "theek", "thik", "sahi", "bilkul", "achha", "हाँ", "हां", "जी", "जी हाँ", "ठीक", "सही", "हाँ जी"]
+NO = ["nahi", "nahin", "na", "naa", "nai", "galat", "nahin ji", "mana", "नहीं", "नही", "ना", "गलत"]
+
+# Month names a citizen may write in a date, January first (seva/validators.py).
+MONTHS = [
+    ["जनवरी"],
+    ["फरवरी"],
+    ["मार्च"],
+    ["अप्रैल"],
+    ["मई"],
+    ["जून"],
+    ["जुलाई"],
+    ["अगस्त"],
+    ["सितंबर", "सितम्बर"],
+    ["अक्टूबर"],
+    ["नवंबर", "नवम्बर"],
+    ["दिसंबर", "दिसम्बर"],
+]

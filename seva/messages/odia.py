@@ -1,0 +1,73 @@
+"""Odia: the small texts the code puts together, and the WhatsApp channel's own messages.
+
+Whole messages live in domain.yml (said through Rasa); see seva/messages/__init__.py.
+"""
+
+TEXTS = {
+    # --- Words and labels put into buttons and lists
+    "yes": "ହଁ",
+    "no": "ନା",
+    "yes_submit": "ହଁ, ଦାଖଲ କରନ୍ତୁ",
+    "no_submit": "ନା",
+    "apply_button": "ଏବେ ଆବେଦନ କରନ୍ତୁ",
+    "services_button": "ସେବା ତାଲିକା",
+    "more": "ଆହୁରି ଦେଖନ୍ତୁ…",
+    "list_label": "ବାଛନ୍ତୁ",
+    "unknown_value": "ଜଣା ନାହିଁ",
+    "cancel_button": "ବାତିଲ",
+    "office_button": "କାର୍ଯ୍ୟାଳୟ ସହ କଥା",
+    # --- How to write an answer, shown after two refused answers (utter_field_stuck_format)
+    "example_date": "15/08/1990",
+    "example_amount": "50000",
+    "example_number": "{number}",
+    "example_pincode": "751001",
+    "example_phone": "9876543210",
+    "example_name": "ରମେଶ କୁମାର ଦାସ",
+    "example_text": "କିଛି ଶବ୍ଦ, ଅତି କମରେ {min}ଟି ଅକ୍ଷର",
+    # --- Lines of a service card (utter_service_card) and of a submission (utter_submitted)
+    "time_limit_days": "ଓଡ଼ିଶା ଲୋକସେବା ଅଧିକାର ଆଇନ ଅନୁସାରେ ସମୟସୀମା: {days} ଦିନ (ସରକାରୀ ଛୁଟି ଦିନ ଗଣାଯାଏ ନାହିଁ)।",
+    "time_limit_text": "ଓଡ଼ିଶା ଲୋକସେବା ଅଧିକାର ଆଇନ ଅନୁସାରେ ସମୟସୀମା (ଯେଉଁଠାରୁ ଏହି ତଥ୍ୟ ନିଆଯାଇଛି, ସେଠାରେ ଇଂରାଜୀରେ ଏପରି ଲେଖାଯାଇଛି): “{limit}”।",
+    "time_limit_unknown": "ସମୟସୀମା: ଏହି ସେବାର ସମୟସୀମା ମୋତେ ଜଣା ନାହିଁ। ଦୟାକରି କାର୍ଯ୍ୟାଳୟରେ ପଚାରନ୍ତୁ।",
+    "officers": "ନିଷ୍ପତ୍ତି ନେବେ: {designated}। ଅପିଲ ଶୁଣିବେ: {appellate}। ପୁନରୀକ୍ଷଣ (ରିଭିଜନ): {revisional}।",
+    "documents": "କାଗଜପତ୍ର: {documents}",
+    "documents_unknown": "କାଗଜପତ୍ର: ମୋ ପାଖରେ ଥିବା ତଥ୍ୟରେ ଏହାର ତାଲିକା ନାହିଁ। ଯିବା ପୂର୍ବରୁ ଦୟାକରି ମୋ ସେବା କେନ୍ଦ୍ର ବା କାର୍ଯ୍ୟାଳୟରେ ପଚାରି ନିଅନ୍ତୁ।",
+    "fee": "ଶୁଳ୍କ: {fee}",
+    "outdated": "⚠️ ଏହି ତଥ୍ୟ ଏକ ପୁରୁଣା ତାଲିକା ({vintage})ରୁ ନିଆଯାଇଛି, ଏବେ ବଦଳି ଯାଇଥାଇପାରେ।",
+    "due_date": "ଏହାର ନିଷ୍ପତ୍ତି {days} ଦିନ ଭିତରେ, ପ୍ରାୟ {due} ସୁଦ୍ଧା ହେବା ଦରକାର (ସରକାରୀ ଛୁଟି ଦିନ ଗଣାଯାଏ ନାହିଁ, ତେଣୁ ଶେଷ ତାରିଖ ଟିକେ ପରେ ହୋଇପାରେ)।",
+    # --- Lines of an application's status (utter_status)
+    "status_day": "ସମୟସୀମା: {days} ଦିନ, ଶେଷ ତାରିଖ ପ୍ରାୟ {due}। ଆଜି {days} ଦିନ ମଧ୍ୟରୁ {day}ତମ ଦିନ।",
+    "status_note": "କାର୍ଯ୍ୟାଳୟର ମନ୍ତବ୍ୟ: {note}",
+    "status_submitted": "ଦାଖଲ ହୋଇଛି, କାର୍ଯ୍ୟାଳୟର ଉତ୍ତର ଅପେକ୍ଷାରେ",
+    "status_in_progress": "କାର୍ଯ୍ୟାଳୟରେ କାମ ଚାଲିଛି",
+    "status_approved": "ମଞ୍ଜୁର",
+    "status_rejected_label": "ନାମଞ୍ଜୁର",
+    # --- Sent by the WhatsApp channel itself: a voice note's echo before the answer
+    "voice_heard": "🎤 ମୁଁ ଶୁଣିଲି: “{transcript}”",
+    "voice_chose": "🎤 ଆପଣ ବାଛିଲେ: {choice}",
+    "voice_chose_undo": "🎤 ଆପଣ ବାଛିଲେ: {choice}\nଯଦି ଏହା ଭୁଲ, “ନା” କୁହନ୍ତୁ କିମ୍ବା ଲେଖନ୍ତୁ।",
+    "voice_understood": "🎤 ମୁଁ ବୁଝିଲି: {choice}",
+    # --- Sent by the WhatsApp channel itself when Rasa cannot answer
+    "rate_limited": "⏳ ଆପଣ ବହୁତ ଶୀଘ୍ର ଶୀଘ୍ର ମେସେଜ ପଠାଉଛନ୍ତି। ଦୟାକରି ଗୋଟିଏ ମିନିଟ ଅପେକ୍ଷା କରନ୍ତୁ, ତା'ପରେ ଆପଣଙ୍କ ମେସେଜ ପୁଣି ପଠାନ୍ତୁ।",
+    "try_again": "😔 କ୍ଷମା କରିବେ, ମୁଁ ଏବେ ଏହାର ଉତ୍ତର ଦେଇପାରିଲି ନାହିଁ। ଦୟାକରି ଗୋଟିଏ ମିନିଟ ପରେ ଆପଣଙ୍କ ମେସେଜ ପୁଣି ପଠାନ୍ତୁ।",
+    "interrupted": "😔 କ୍ଷମା କରିବେ, ଆପଣଙ୍କ ଶେଷ ମେସେଜର ଉତ୍ତର ଦେଉଥିବା ବେଳେ ମୋତେ ପୁଣି ଆରମ୍ଭ ହେବାକୁ ପଡ଼ିଲା। ଯଦି ଆପଣ ଉତ୍ତର ପାଇନାହାନ୍ତି, ଦୟାକରି ସେହି ମେସେଜ ପୁଣି ପଠାନ୍ତୁ।",
+}
+
+# Answers read as yes / no to a yes-no question (seva/validators.py), in any script.
+YES = ["ହଁ", "ହଁ", "ହ", "ଆଜ୍ଞା", "ଠିକ୍", "ଠିକ", "thik achhi", "ହଁ ଠିକ୍"]
+NO = ["ନା", "ନାହିଁ", "ନାହି", "ଭୁଲ"]
+
+# Month names a citizen may write in a date, January first (seva/validators.py).
+MONTHS = [
+    ["ଜାନୁଆରୀ"],
+    ["ଫେବୃଆରୀ", "ଫେବ୍ରୁଆରୀ"],
+    ["ମାର୍ଚ୍ଚ"],
+    ["ଏପ୍ରିଲ"],
+    ["ମେ"],
+    ["ଜୁନ"],
+    ["ଜୁଲାଇ"],
+    ["ଅଗଷ୍ଟ"],
+    ["ସେପ୍ଟେମ୍ବର"],
+    ["ଅକ୍ଟୋବର"],
+    ["ନଭେମ୍ବର"],
+    ["ଡିସେମ୍ବର"],
+]
