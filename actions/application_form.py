@@ -17,8 +17,9 @@ from rasa_sdk.types import DomainDict
 from seva.catalog import Field, Service
 from seva.validators import parse_yes_no, validate
 
-from actions.common import by_voice, catalog, language, latest_intent, rupees, today
-from seva.texts import render
+from actions import form_help
+from actions.common import by_voice, catalog, language, latest_intent, latest_text, rupees, today
+from seva import messages
 
 
 def current_service(tracker: Tracker) -> Optional[Service]:
@@ -41,7 +42,7 @@ def display(field: Field, value: Any, lang: str) -> str:
             if choice["id"] == value:
                 return choice["label"][lang]
     if field.type == "yes_no":
-        return render("utter_yes" if value else "utter_no", lang)
+        return messages.text("yes" if value else "no", lang)
     if field.type == "amount":
         return rupees(value)
     return str(value)
@@ -51,8 +52,8 @@ def field_buttons(field: Field, lang: str) -> List[Dict[str, str]]:
     if field.type == "choice":
         return [{"title": c["label"][lang], "payload": c["id"]} for c in field.choice_list()]
     if field.type == "yes_no":
-        return [{"title": render("utter_yes", lang), "payload": "yes"},
-                {"title": render("utter_no", lang), "payload": "no"}]
+        return [{"title": messages.text("yes", lang), "payload": "yes"},
+                {"title": messages.text("no", lang), "payload": "no"}]
     return []
 
 
@@ -76,18 +77,76 @@ class ValidateApplicationForm(FormValidationAction):
         field = next_field(service, answers) if service else None
         if field is None:
             return {"field_answer": None}
+        handled = self._not_an_answer(dispatcher, tracker, service, field)
+        if handled is not None:
+            return {"field_answer": None, **handled}
         if self._takes_back(value, field, tracker, answers):
             # "no" right after a voice note answered the last question: ask that one again
             del answers[tracker.get_slot("voice_answered")]
-            dispatcher.utter_message(text=render("utter_voice_undone", language(tracker)))
+            dispatcher.utter_message(response="utter_voice_undone")
             return {"field_answer": None, "answers": answers, "voice_answered": None}
-        result = validate(value, field, catalog(), today())
+        request = form_help.interruption(tracker, service) if field.type in form_help.FREE_TYPES else None
+        result = validate(value, field, catalog(), today()) if request is None else None
+        if result is not None and not result.ok and field.type not in form_help.FREE_TYPES:
+            request = form_help.interruption(tracker, service)  # "hello" is no district: maybe a request
+        if request is not None:
+            return self._offer_switch(dispatcher, tracker, service, field, request)
         if not result.ok:
-            lang = language(tracker)
-            dispatcher.utter_message(text=render(f"utter_invalid_{result.error}", lang, **result.details))
-            return {"field_answer": None, "voice_answered": None}
+            dispatcher.utter_message(response=f"utter_invalid_{result.error}", **result.details)
+            return {"field_answer": None, "voice_answered": None, "field_page": None,
+                    "field_failures": form_help.one_more_failure(tracker, field, str(value or ""), form_help.message_id(tracker))}
         answers[field.id] = result.value
-        return {"field_answer": None, "answers": answers, "voice_answered": field.id if by_voice(tracker) else None}
+        return {"field_answer": None, "answers": answers, "voice_answered": field.id if by_voice(tracker) else None,
+                "field_failures": None, "field_page": None, "pending_request": None,
+                "last_answer": {"field": field.id, "message_id": form_help.message_id(tracker)}}
+
+    def _not_an_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, service: Service,
+                       field: Optional[Field]) -> Optional[Dict[Text, Any]]:
+        """Slots to set for a message that is not an answer to the open question (a button of
+        the switch offer or of a stuck question, a request for a person, an edit), else None."""
+        intent = latest_intent(tracker)
+        if intent == "resume_form":
+            return {"pending_request": None}
+        if intent == "human_help" and form_help.sure(tracker):
+            dispatcher.utter_message(response="utter_human_help")
+            return {}
+        page = form_help.asked_for_page(tracker)
+        if page is not None:
+            return {"field_page": page}
+        original = form_help.edit_of(tracker)
+        if original is None:
+            return None
+        failures = form_help.failures_for(tracker, field) if field is not None else {}
+        if field is not None and failures.get("message_id") == original:
+            return None  # a refused answer to this question, corrected: an answer like any other
+        return self._edit(dispatcher, tracker, service, original)
+
+    def _edit(self, dispatcher: CollectingDispatcher, tracker: Tracker, service: Service,
+              original: str) -> Dict[Text, Any]:
+        """An edit of the message that answered the previous question replaces that answer."""
+        last = tracker.get_slot("last_answer") or {}
+        answers = dict(tracker.get_slot("answers") or {})
+        edited = form_help.field_by_id(service, last.get("field")) if last.get("message_id") == original else None
+        if edited is None or edited.id not in answers:
+            dispatcher.utter_message(response="utter_edit_not_used")
+            return {}
+        lang = language(tracker)
+        result = validate(latest_text(tracker), edited, catalog(), today())
+        if not result.ok:
+            dispatcher.utter_message(response=f"utter_invalid_{result.error}", **result.details)
+            return {}
+        answers[edited.id] = result.value
+        dispatcher.utter_message(response="utter_answer_edited", label=edited.label[lang],
+                                 value=display(edited, result.value, lang))
+        return {"answers": answers, "voice_answered": None}
+
+    def _offer_switch(self, dispatcher: CollectingDispatcher, tracker: Tracker, service: Service,
+                      field: Optional[Field], request: Dict[str, Any]) -> Dict[Text, Any]:
+        lang = language(tracker)
+        number = service.fields.index(field) + 1 if field is not None else len(service.fields)
+        dispatcher.utter_message(response="utter_offer_switch", service=service.name(lang), number=number,
+                                 total=len(service.fields))
+        return {"pending_request": request}
 
     @staticmethod
     def _takes_back(value: Any, field: Field, tracker: Tracker, answers: Dict[str, Any]) -> bool:
@@ -104,9 +163,17 @@ class ValidateApplicationForm(FormValidationAction):
             return {"confirm_answer": True}
         if intent == "deny":
             return {"confirm_answer": False}
+        service = current_service(tracker)
+        if service is not None:
+            handled = self._not_an_answer(dispatcher, tracker, service, None)
+            if handled is not None:
+                return {"confirm_answer": None, **handled}
+            request = form_help.interruption(tracker, service)
+            if request is not None:
+                return {"confirm_answer": None, **self._offer_switch(dispatcher, tracker, service, None, request)}
         answer = parse_yes_no(str(value or ""))
         if answer is None:
-            dispatcher.utter_message(text=render("utter_invalid_yes_no", language(tracker)))
+            dispatcher.utter_message(response="utter_invalid_yes_no")
         return {"confirm_answer": answer}
 
 
@@ -125,8 +192,11 @@ class ActionAskFieldAnswer(Action):
             return []
         lang = language(tracker)
         number = service.fields.index(field) + 1
-        text = f"({number}/{len(service.fields)}) {field.prompt[lang]}"
-        dispatcher.utter_message(text=text, buttons=field_buttons(field, lang))
+        question = f"({number}/{len(service.fields)}) {field.prompt[lang]}"
+        if form_help.is_stuck(tracker, field):
+            dispatcher.utter_message(**form_help.stuck_question(tracker, field, question, lang))
+        else:
+            dispatcher.utter_message(text=question, buttons=field_buttons(field, lang))
         return []
 
 
@@ -145,8 +215,8 @@ class ActionAskConfirmAnswer(Action):
         answers = tracker.get_slot("answers") or {}
         summary = "\n".join(f"• {f.label[lang]}: {display(f, answers.get(f.id), lang)}" for f in service.fields)
         dispatcher.utter_message(
-            text=render("utter_confirm_summary", lang, service=service.name(lang), summary=summary),
-            buttons=[{"title": render("utter_yes_submit", lang), "payload": "/affirm"},
-                     {"title": render("utter_no_submit", lang), "payload": "/deny"}],
+            response="utter_confirm_summary", service=service.name(lang), summary=summary,
+            buttons=[{"title": messages.text("yes_submit", lang), "payload": "/affirm"},
+                     {"title": messages.text("no_submit", lang), "payload": "/deny"}],
         )
         return []

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from seva.search import page
 
 from actions.common import catalog, language, latest_entity, payload
-from seva.texts import render
+from seva import messages
 
 PAGE_SIZE = 9  # + one "More…" row = WhatsApp's 10-row limit
 
@@ -38,9 +38,9 @@ class ActionListServices(Action):
             items, more = page(departments, number, PAGE_SIZE)
             buttons = [{"title": d.name(lang), "payload": payload("list_services", department=d.id)} for d in items]
             if more:
-                buttons.append({"title": render("utter_more", lang),
+                buttons.append({"title": messages.text("more", lang),
                                 "payload": payload("list_services", page=str(number + 1))})
-            dispatcher.utter_message(text=render("utter_departments", lang), buttons=buttons)
+            dispatcher.utter_message(response="utter_departments", buttons=buttons)
             return []
         services = sorted(catalog().by_department(department.id), key=lambda s: (s.name(lang), s.id))
         pages = max(1, -(-len(services) // PAGE_SIZE))
@@ -48,11 +48,10 @@ class ActionListServices(Action):
         items, more = page(services, number, PAGE_SIZE)
         buttons = [{"title": s.name(lang), "payload": payload("service_info", service=s.id)} for s in items]
         if more:
-            buttons.append({"title": render("utter_more", lang),
+            buttons.append({"title": messages.text("more", lang),
                             "payload": payload("list_services", department=department.id, page=str(number + 1))})
         dispatcher.utter_message(
-            text=render("utter_department_services", lang, department=department.name(lang),
-                        page=number + 1, pages=pages),
+            response="utter_department_services", department=department.name(lang), page=number + 1, pages=pages,
             buttons=buttons,
         )
         return []

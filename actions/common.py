@@ -1,4 +1,11 @@
-"""What every action needs: the citizen's language, the catalog, the store, small helpers."""
+"""What every action needs: the citizen's language, the catalog, the store, small helpers.
+
+Actions say whole messages through Rasa's response system,
+``dispatcher.utter_message(response="utter_…", **values)``: Rasa picks the variation for
+the ``language`` slot and fills the placeholders, so the texts stay in ``domain.yml``
+where designers edit them. The small pieces that go into those values (button titles,
+"not known", a time-limit line) come from ``seva.messages``.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,20 +15,22 @@ from typing import Any, Dict, List, Optional
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
+from seva import messages
 from seva import clock
 from seva.formatting import rupees  # noqa: F401  (re-exported for the actions)
-from seva.texts import render
-from seva.catalog import Catalog, default_catalog
+from seva.language import DEFAULT_LANGUAGE, supported
+from seva.catalog import Catalog, Service, default_catalog
 from seva.search import ServiceIndex, index_for
 from seva.store import Store, default_store
 
-FORM_SLOTS = ("field_answer", "confirm_answer", "answers", "draft_id", "voice_answered", "requested_slot")
+FORM_SLOTS = ("field_answer", "confirm_answer", "answers", "draft_id", "voice_answered", "field_failures",
+              "field_page", "last_answer", "pending_request", "requested_slot")
 GRIEVANCE_SLOTS = ("grievance_reference", "grievance_details", "requested_slot")
 
 
 def language(tracker: Tracker) -> str:
-    lang = tracker.get_slot("language")
-    return lang if lang in ("en", "hi", "or") else "en"
+    """The conversation's language, for the pieces the action puts together itself."""
+    return supported(tracker.get_slot("language")) or DEFAULT_LANGUAGE
 
 
 def catalog() -> Catalog:
@@ -76,6 +85,8 @@ def fmt_date(value: Optional[dt.date]) -> str:
     return value.strftime("%d/%m/%Y") if value else ""
 
 
-def officer_or_unknown(value: Optional[str], lang: str) -> str:
-    return value or render("utter_unknown_value", lang)
+def officer(service: Optional[Service], kind: str, lang: str) -> str:
+    """The ``designated``/``appellate``/``revisional`` officer of ``service`` in ``lang``, or "not known"."""
+    title = service.officer(kind, lang) if service is not None else None
+    return title or messages.text("unknown_value", lang)
 

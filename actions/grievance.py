@@ -8,10 +8,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import (GRIEVANCE_SLOTS, catalog, language, latest_entity, latest_text, officer_or_unknown,
-                            reset, store)
+from actions.common import GRIEVANCE_SLOTS, catalog, language, latest_entity, latest_text, officer, reset, store
 from actions.status import reference_in
-from seva.texts import render
 
 
 class ValidateGrievanceForm(FormValidationAction):
@@ -37,7 +35,7 @@ class ValidateGrievanceForm(FormValidationAction):
         reference = reference_in(str(value or "")) or str(value or "")
         application = store().find(reference, tracker.sender_id)
         if application is None:
-            dispatcher.utter_message(text=render("utter_grievance_bad_reference", language(tracker)))
+            dispatcher.utter_message(response="utter_grievance_bad_reference")
             return {"grievance_reference": None}
         return {"grievance_reference": application.reference}
 
@@ -45,7 +43,7 @@ class ValidateGrievanceForm(FormValidationAction):
                                    tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text = " ".join(str(value or "").split())
         if len(text) < 3:
-            dispatcher.utter_message(text=render("utter_invalid_text_short", language(tracker), min=3))
+            dispatcher.utter_message(response="utter_invalid_text_short", min=3)
             return {"grievance_details": None}
         return {"grievance_details": text[:2000]}
 
@@ -56,12 +54,9 @@ class ActionAskGrievanceReference(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        lang = language(tracker)
         mine = store().for_sender(tracker.sender_id, limit=3)
-        buttons = []
-        for app in mine:
-            buttons.append({"title": app.reference, "payload": app.reference})
-        dispatcher.utter_message(text=render("utter_ask_grievance_reference", lang), buttons=buttons)
+        buttons = [{"title": app.reference, "payload": app.reference} for app in mine]
+        dispatcher.utter_message(response="utter_ask_grievance_reference", buttons=buttons)
         return []
 
 
@@ -75,15 +70,14 @@ class ActionSubmitGrievance(Action):
         reference: Optional[str] = tracker.get_slot("grievance_reference")
         details = tracker.get_slot("grievance_details")
         if not reference or not details:
-            dispatcher.utter_message(text=render("utter_grievance_no_application", lang))
+            dispatcher.utter_message(response="utter_grievance_no_application")
             return reset(GRIEVANCE_SLOTS)
         grievance = store().add_grievance(reference, tracker.sender_id, details)
         if grievance is None:
-            dispatcher.utter_message(text=render("utter_grievance_no_application", lang))
+            dispatcher.utter_message(response="utter_grievance_no_application")
             return reset(GRIEVANCE_SLOTS)
         application = store().find(reference, tracker.sender_id)
         service = catalog().get(application.service_id) if application else None
-        dispatcher.utter_message(text=render(
-            "utter_grievance_recorded", lang, reference=reference, grievance=grievance,
-            appellate=officer_or_unknown(service.appellate_authority if service else None, lang)))
+        dispatcher.utter_message(response="utter_grievance_recorded", reference=reference, grievance=grievance,
+                                 appellate=officer(service, "appellate", lang))
         return [*reset(GRIEVANCE_SLOTS), SlotSet("application_id", reference)]

@@ -10,8 +10,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import language, latest_entity
-from seva.texts import buttons, render
+from actions.common import latest_entity
 
 
 class ActionChooseLanguage(Action):
@@ -20,10 +19,8 @@ class ActionChooseLanguage(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        lang = language(tracker)
         if latest_entity(tracker, "language"):
-            dispatcher.utter_message(text=render("utter_language_set", lang))
+            dispatcher.utter_message(response="utter_language_set")
         else:
-            dispatcher.utter_message(text=render("utter_choose_language", lang),
-                                     buttons=buttons("utter_greet", lang))
+            dispatcher.utter_message(response="utter_choose_language")
         return []

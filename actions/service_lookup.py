@@ -11,10 +11,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from seva.catalog import Service
 from seva.search import Resolution
 
-from actions.common import (FORM_SLOTS, catalog, index, language, latest_entity, latest_text,
+from actions.common import (FORM_SLOTS, catalog, index, language, latest_entity, latest_text, officer,
                             payload, reset)
-from actions.service_card import card
-from seva.texts import render
+from actions.service_card import card_values
+from seva import messages
 
 
 def resolve(tracker: Tracker) -> Resolution:
@@ -27,7 +27,7 @@ def resolve(tracker: Tracker) -> Resolution:
 
 def offer_choices(dispatcher: CollectingDispatcher, resolution: Resolution, lang: str, intent: str) -> None:
     dispatcher.utter_message(
-        text=render("utter_service_choices", lang),
+        response="utter_service_choices",
         buttons=[{"title": m.service.name(lang), "payload": payload(intent, service=m.service.id)}
                  for m in resolution.candidates[:3]],
     )
@@ -36,8 +36,8 @@ def offer_choices(dispatcher: CollectingDispatcher, resolution: Resolution, lang
 def say_unknown(dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -> None:
     query = " ".join(latest_text(tracker).split())[:60]
     dispatcher.utter_message(
-        text=render("utter_service_unknown", lang, query=query),
-        buttons=[{"title": render("utter_services_button", lang), "payload": "/list_services"}],
+        response="utter_service_unknown", query=query,
+        buttons=[{"title": messages.text("services_button", lang), "payload": "/list_services"}],
     )
 
 
@@ -55,15 +55,16 @@ def explain_unresolved(dispatcher: CollectingDispatcher, tracker: Tracker, resol
 
 def say_information_only(dispatcher: CollectingDispatcher, service: Service, lang: str) -> None:
     """The card, and where to apply for a service the chat cannot take yet."""
-    dispatcher.utter_message(text=card(service, lang))
-    appeal = (render("utter_appeal_howto", lang, appellate=service.appellate_authority)
-              if service.appellate_authority else render("utter_appeal_howto_unknown", lang))
+    dispatcher.utter_message(response="utter_service_card", **card_values(service, lang))
     if service.designated_officer:
-        where = render("utter_info_only", lang, designated=service.designated_officer)
+        dispatcher.utter_message(response="utter_info_only", designated=officer(service, "designated", lang))
     else:
-        where = render("utter_info_only_no_officer", lang,
-                       department=catalog().departments[service.department].name(lang))
-    dispatcher.utter_message(text=where + "\n\n" + appeal)
+        dispatcher.utter_message(response="utter_info_only_no_officer",
+                                 department=catalog().departments[service.department].name(lang))
+    if service.appellate_authority:
+        dispatcher.utter_message(response="utter_appeal_howto", appellate=officer(service, "appellate", lang))
+    else:
+        dispatcher.utter_message(response="utter_appeal_howto_unknown")
 
 
 class ActionResolveService(Action):
@@ -83,8 +84,8 @@ class ActionResolveService(Action):
         if service.information_only:
             say_information_only(dispatcher, service, lang)
             return [SlotSet("service", service.id), SlotSet("service_match", "info")]
-        dispatcher.utter_message(text=card(service, lang))
-        dispatcher.utter_message(text=render("utter_form_start", lang, count=len(service.fields)))
+        dispatcher.utter_message(response="utter_service_card", **card_values(service, lang))
+        dispatcher.utter_message(response="utter_form_start", count=len(service.fields))
         return [
             *reset(FORM_SLOTS),
             SlotSet("service", service.id),
@@ -111,8 +112,8 @@ class ActionServiceInfo(Action):
             say_information_only(dispatcher, service, lang)
         else:
             dispatcher.utter_message(
-                text=card(service, lang),
-                buttons=[{"title": render("utter_apply_button", lang),
+                response="utter_service_card", **card_values(service, lang),
+                buttons=[{"title": messages.text("apply_button", lang),
                           "payload": payload("apply_service", service=service.id)}],
             )
         return [SlotSet("service", service.id)]

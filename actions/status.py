@@ -10,18 +10,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from seva.store import Application, normalise_reference
 
-from actions.common import (catalog, fmt_date, language, latest_entity, latest_text, officer_or_unknown,
-                            payload, store, today)
+from actions.common import catalog, fmt_date, language, latest_entity, latest_text, officer, payload, store, today
 from actions.service_card import time_limit_line
-from seva.texts import render
+from seva import messages
 
 REFERENCE = re.compile(r"(?i)\b(ORT|GRV)[\s\-]*([0-9A-Z]{4})[\s\-]*([0-9A-Z]{4})\b")
-STATUS_LABELS = {
-    "submitted": "utter_status_submitted",
-    "in_progress": "utter_status_in_progress",
-    "approved": "utter_status_approved",
-    "rejected": "utter_status_rejected_label",
-}
+STATUS_LABELS = {"submitted": "status_submitted", "in_progress": "status_in_progress",
+                 "approved": "status_approved", "rejected": "status_rejected_label"}
 
 
 def reference_in(text: str) -> Optional[str]:
@@ -30,31 +25,36 @@ def reference_in(text: str) -> Optional[str]:
     return normalise_reference("".join(match.groups())) or None if match else None
 
 
-def describe(application: Application, lang: str) -> str:
+def say_status(dispatcher: CollectingDispatcher, application: Application, lang: str) -> None:
+    """The status, the ORTPSA clock and the office's last note; then, when the time limit has
+    passed or the application was rejected, how to appeal, as a message of its own."""
     service = catalog().get(application.service_id)
-    name = service.name(lang) if service else application.service_id
     day = application.day_of(today())
-    appellate = officer_or_unknown(service.appellate_authority if service else None, lang)
-    if application.overdue(today()):
-        due = render("utter_status_overdue", lang, due=fmt_date(application.due_date), day=day,
-                     days=application.time_limit_days, appellate=appellate, reference=application.reference)
+    lines = []
+    overdue = application.overdue(today())
+    if overdue:
+        pass  # said below, with the appeal
     elif application.due_date and application.status not in ("approved", "rejected"):
-        due = render("utter_status_day", lang, days=application.time_limit_days,
-                     due=fmt_date(application.due_date), day=day)
+        lines.append(messages.text("status_day", lang, days=application.time_limit_days,
+                                   due=fmt_date(application.due_date), day=day))
     elif service and application.status not in ("approved", "rejected"):
-        due = time_limit_line(service, lang)
-    else:
-        due = ""
-    text = render("utter_status", lang, reference=application.reference, service=name,
-                  status=render(STATUS_LABELS[application.status], lang),
-                  submitted=fmt_date(application.submitted_on), due=due).rstrip()
+        lines.append(time_limit_line(service, lang))
     history = store().history(application.reference, application.sender_id)
     notes = [change.note for change in history if change.note]
     if notes:
-        text += "\n" + render("utter_status_note", lang, note=notes[-1])
+        lines.append(messages.text("status_note", lang, note=notes[-1]))
+    dispatcher.utter_message(
+        response="utter_status", reference=application.reference,
+        service=service.name(lang) if service else application.service_id,
+        status=messages.text(STATUS_LABELS[application.status], lang),
+        submitted=fmt_date(application.submitted_on), details="".join("\n" + line for line in lines))
+    appellate = officer(service, "appellate", lang)
+    if overdue:
+        dispatcher.utter_message(response="utter_status_overdue", due=fmt_date(application.due_date), day=day,
+                                 days=application.time_limit_days, appellate=appellate,
+                                 reference=application.reference)
     if application.status == "rejected":
-        text += "\n" + render("utter_status_rejected", lang, appellate=appellate)
-    return text
+        dispatcher.utter_message(response="utter_status_rejected", appellate=appellate)
 
 
 class ActionCheckStatus(Action):
@@ -70,18 +70,18 @@ class ActionCheckStatus(Action):
             application = store().find(asked, sender)
             if application is None:
                 shown = normalise_reference(asked) or asked[:20]
-                dispatcher.utter_message(text=render("utter_status_not_found", lang, reference=shown))
+                dispatcher.utter_message(response="utter_status_not_found", reference=shown)
                 return []
-            dispatcher.utter_message(text=describe(application, lang))
+            say_status(dispatcher, application, lang)
             return [SlotSet("application_id", application.reference)]
         mine = store().for_sender(sender, limit=4)
         if not mine:
-            dispatcher.utter_message(text=render("utter_no_applications", lang))
+            dispatcher.utter_message(response="utter_no_applications")
             return []
-        dispatcher.utter_message(text=describe(mine[0], lang))
+        say_status(dispatcher, mine[0], lang)
         if len(mine) > 1:
             dispatcher.utter_message(
-                text=render("utter_other_applications", lang),
+                response="utter_other_applications",
                 buttons=[{"title": app.reference, "payload": payload("check_status", reference=app.reference)}
                          for app in mine[1:]],
             )

@@ -7,10 +7,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import (FORM_SLOTS, GRIEVANCE_SLOTS, catalog, fmt_date, language, officer_or_unknown,
-                            reset, store)
+from actions.common import FORM_SLOTS, GRIEVANCE_SLOTS, catalog, fmt_date, language, officer, reset, store
 from actions.service_card import time_limit_line
-from seva.texts import render
+from seva import messages
 
 
 class ActionSubmitApplication(Action):
@@ -27,21 +26,19 @@ class ActionSubmitApplication(Action):
         draft_id = tracker.get_slot("draft_id")
         complete = service is not None and draft_id and all(f.id in answers for f in service.fields)
         if tracker.get_slot("confirm_answer") is not True or not complete:
-            dispatcher.utter_message(text=render("utter_not_submitted", lang))
+            dispatcher.utter_message(response="utter_not_submitted")
             return reset(FORM_SLOTS)
         application = store().submit(
             sender_id=tracker.sender_id, draft_id=str(draft_id), service_id=service.id, language=lang,
             fields={f.id: answers[f.id] for f in service.fields}, time_limit_days=service.time_limit_days,
         )
         if application.due_date:
-            due = render("utter_due_date", lang, days=application.time_limit_days, due=fmt_date(application.due_date))
+            due = messages.text("due_date", lang, days=application.time_limit_days, due=fmt_date(application.due_date))
         else:
             due = time_limit_line(service, lang)
-        dispatcher.utter_message(text=render(
-            "utter_submitted", lang, service=service.name(lang), reference=application.reference, due=due,
-            designated=officer_or_unknown(service.designated_officer, lang),
-            appellate=officer_or_unknown(service.appellate_authority, lang),
-        ))
+        dispatcher.utter_message(
+            response="utter_submitted", service=service.name(lang), reference=application.reference, due=due,
+            designated=officer(service, "designated", lang), appellate=officer(service, "appellate", lang))
         return [*reset(FORM_SLOTS), SlotSet("application_id", application.reference)]
 
 
@@ -53,9 +50,8 @@ class ActionCancel(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        lang = language(tracker)
         if not tracker.active_loop_name:
-            dispatcher.utter_message(text=render("utter_nothing_to_cancel", lang))
+            dispatcher.utter_message(response="utter_nothing_to_cancel")
             return []
-        dispatcher.utter_message(text=render("utter_cancelled", lang))
+        dispatcher.utter_message(response="utter_cancelled")
         return [ActiveLoop(None), *reset(set(FORM_SLOTS) | set(GRIEVANCE_SLOTS))]

@@ -13,8 +13,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import language
-from seva.texts import render
+from speech.settings import MAX_MEGABYTES, MAX_SECONDS
 
 KNOWN_KINDS = ("unclear", "silent", "too_long", "too_large", "not_audio", "corrupt", "busy",
                "not_received", "unavailable", "suggest", "type_instead")
@@ -60,19 +59,18 @@ class ActionVoiceProblem(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         kind = voice_problem_kind(tracker)
-        lang = language(tracker)
         limits = ((tracker.latest_message.get("metadata") or {}).get("voice") or {})
         if kind == "suggest":
             offered = suggestions(tracker)
             if offered:
-                dispatcher.utter_message(text=render("utter_voice_suggest", lang), buttons=offered)
+                dispatcher.utter_message(response="utter_voice_suggest", buttons=offered)
                 return []
             kind = "unclear"
-        seconds = limits.get("max_seconds") or 120
-        megabytes = limits.get("max_megabytes") or 16
-        text = render(f"utter_voice_{kind}", lang, seconds=_plain(seconds), megabytes=_plain(megabytes))
+        seconds = limits.get("max_seconds") or MAX_SECONDS
+        megabytes = limits.get("max_megabytes") or MAX_MEGABYTES
         again = buttons_shown_before(tracker) if kind in ("unclear", "type_instead") else []
-        dispatcher.utter_message(text=text, buttons=again)
+        dispatcher.utter_message(response=f"utter_voice_{kind}", seconds=_plain(seconds), megabytes=_plain(megabytes),
+                                 buttons=again)
         return []
 
 

@@ -1,17 +1,46 @@
-"""Drive rasa-sdk actions the way Rasa does: build a Tracker, run, apply the events."""
+"""Drive rasa-sdk actions the way Rasa does: build a Tracker, run, apply the events.
+
+What an action says is rendered by Rasa's own code (``RemoteAction._utter_responses`` with
+the templated NLG over domain.yml), exactly as `rasa run` renders an action server's reply:
+``response="utter_…"`` picks the ``language`` variation and fills the placeholders.
+"""
 from __future__ import annotations
 
 import asyncio
+import copy
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 
 import yaml
+from rasa.core.actions.action import RemoteAction
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 SLOT_NAMES = list(DOMAIN["slots"]) + ["requested_slot"]
+RASA_DOMAIN = Domain.load(str(ROOT / "domain.yml"))
+
+
+def say(response: str, lang: Optional[str] = None, **values: Any) -> str:
+    """The text Rasa says for ``response`` in ``lang`` with ``values`` (one message)."""
+    return rendered([{"response": response, **values}], {"language": lang})[0]["text"]
+
+
+def rendered(messages: List[Dict[str, Any]], slots: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """``messages`` collected from an action, as Rasa would send them to the channel."""
+    events = [SlotSet(name, value) for name, value in slots.items() if name in {slot.name for slot in RASA_DOMAIN.slots}]
+    tracker = DialogueStateTracker.from_events("test", events, slots=RASA_DOMAIN.slots)
+    nlg = TemplatedNaturalLanguageGenerator(RASA_DOMAIN.responses)
+    uttered = asyncio.run(RemoteAction._utter_responses(copy.deepcopy(messages), CollectingOutputChannel(), nlg,
+                                                        tracker))
+    return [{"text": bot.text, "buttons": bot.data.get("buttons") or [], "response": bot.metadata.get("utter_action"),
+             **{k: v for k, v in bot.data.items() if v and k != "buttons"}} for bot in uttered]
 
 
 def make_tracker(slots: Optional[Dict[str, Any]] = None, text: str = "", intent: Optional[str] = None,
@@ -32,7 +61,7 @@ def make_tracker(slots: Optional[Dict[str, Any]] = None, text: str = "", intent:
 def run(action, tracker: Tracker):
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, tracker, DOMAIN))
-    return dispatcher.messages, events
+    return rendered(dispatcher.messages, tracker.slots), events
 
 
 def apply(slots: Dict[str, Any], events: List[Dict[str, Any]]) -> Dict[str, Any]:

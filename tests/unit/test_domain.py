@@ -69,7 +69,7 @@ def test_payloads_survive_rasas_placeholder_interpolation():
     """Rasa formats {slot} placeholders in button payloads too: JSON there needs {{ }}."""
     from rasa.core.nlg.interpolator import interpolate_text
 
-    from seva.texts import buttons
+    from tests.unit.helpers import rendered
     for name, response in DOMAIN["responses"].items():
         for variation in response:
             for button in variation.get("buttons") or []:
@@ -80,4 +80,5 @@ def test_payloads_survive_rasas_placeholder_interpolation():
                 if "{" in payload:
                     assert payload.endswith("}") and "{{" not in payload, (name, payload)
                     json.loads(payload[payload.index("{"):])
-    assert buttons("utter_greet", "or")[2]["payload"] == '/choose_language{"language":"or"}'
+    greeting = rendered([{"response": "utter_greet"}], {"language": "or"})[0]
+    assert greeting["buttons"][2]["payload"] == '/choose_language{"language":"or"}'

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from channels.whatsapp_inbound import MalformedPayload, Notification, decode, parse
 from seva import validators
-from seva.texts import render
+from tests.unit.helpers import say as render
 
 SETTINGS = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow],
                     derandomize=True)

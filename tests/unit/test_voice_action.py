@@ -4,7 +4,7 @@ import pytest
 
 from actions.voice import KNOWN_KINDS, ActionVoiceProblem
 from tests.unit.helpers import make_tracker, run, texts
-from seva.texts import render
+from tests.unit.helpers import say as render
 
 PLAIN_KINDS = [k for k in KNOWN_KINDS if k != "suggest"]
 

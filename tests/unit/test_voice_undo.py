@@ -2,8 +2,8 @@
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.application_form import ValidateApplicationForm
-from seva.texts import render
-from tests.unit.helpers import DOMAIN, make_tracker
+from tests.unit.helpers import say as render
+from tests.unit.helpers import DOMAIN, make_tracker, rendered
 
 VOICE = {"voice": {"outcome": "choice", "language": "or"}}
 
@@ -15,7 +15,7 @@ def answer(text, answers, metadata=None, voice_answered=None, intent="inform", s
     tracker.latest_message["metadata"] = metadata or {}
     dispatcher = CollectingDispatcher()
     slots = ValidateApplicationForm().validate_field_answer(text, dispatcher, tracker, DOMAIN)
-    return slots, [m.get("text") for m in dispatcher.messages]
+    return slots, [m["text"] for m in rendered(dispatcher.messages, tracker.slots)]
 
 
 def test_an_answer_from_a_voice_note_is_remembered_and_a_typed_one_is_not():
