@@ -1,28 +1,26 @@
 """check_status: an application's status against its ORTPSA time limit, for its own sender only."""
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from seva import reference
 from seva.store import Application, normalise_reference
 
 from actions.common import catalog, fmt_date, language, latest_entity, latest_text, officer, payload, store, today
 from actions.service_card import time_limit_line
 from seva import messages
 
-REFERENCE = re.compile(r"(?i)\b(ORT|GRV)[\s\-]*([0-9A-Z]{4})[\s\-]*([0-9A-Z]{4})\b")
 STATUS_LABELS = {"submitted": "status_submitted", "in_progress": "status_in_progress",
                  "approved": "status_approved", "rejected": "status_rejected_label"}
 
 
 def reference_in(text: str) -> Optional[str]:
     """The first application reference written in ``text`` (any case, spaces or dashes)."""
-    match = REFERENCE.search(text or "")
-    return normalise_reference("".join(match.groups())) or None if match else None
+    return reference.find_in(text)
 
 
 def say_status(dispatcher: CollectingDispatcher, application: Application, lang: str) -> None:

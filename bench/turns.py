@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import json
-import re
 import sys
 import tempfile
 import time
@@ -43,10 +42,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench.measure import percentile, rss_peak_mb  # noqa: E402
 from fakegraph.server import FakeGraph, envelope, meta_json, sign, text  # noqa: E402
+from seva import reference  # noqa: E402
 from tests.e2e.servers import Stack  # noqa: E402
 
 SECRET = "bench-secret"
-REFERENCE = re.compile(r"ORT-\w{4}-\w{4}")
+REFERENCE = reference.PRINTED
 SCRIPT = ["hello", "I need an income certificate", "Ramesh Sahu", "Gopal Sahu", "Cuttack", "60000",
           "education", "yes", "what is the status of {ref}", "thank you"]  # typed the same in both modes
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from seva import reference
 from seva.catalog import default_catalog
 
 PATH = Path(__file__).resolve().parents[1] / "data" / "lookups.yml"
-# seva.store references: ORT-XXXX-XXXX; citizens drop or change the dashes
-REFERENCE_PATTERN = r"ort[- ]?[a-z0-9]{4}[- ]?[a-z0-9]{4}"
+REFERENCE_PATTERN = reference.NLU_PATTERN  # citizens drop or change the dashes
 
 
 def render() -> str:

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from seva import clock
+from seva import clock, reference
 from seva.db import database_url, make_engine
 from seva.storage import prepare_sqlite_folder
 
 STATUSES = ("submitted", "in_progress", "approved", "rejected")
 FINAL_STATUSES = ("approved", "rejected")
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
 
 
@@ -119,25 +117,8 @@ class StatusChange:
     changed_at: dt.datetime
 
 
-def new_reference(prefix: str = "ORT") -> str:
-    """``ORT-XXXX-XXXX``: 40 random bits, so one reference says nothing about another."""
-    body = "".join(secrets.choice(_ALPHABET) for _ in range(8))
-    return f"{prefix}-{body[:4]}-{body[4:]}"
-
-
-def normalise_reference(text: str) -> str:
-    """Accept ``ort 7k3m 9qxf``, ``ORT7K3M9QXF``; Crockford look-alikes (O→0, I/L→1)."""
-    raw = "".join(ch for ch in text.upper() if ch.isalnum())
-    if raw.startswith("ORT"):
-        prefix, raw = "ORT", raw[3:]
-    elif raw.startswith("GRV"):
-        prefix, raw = "GRV", raw[3:]
-    else:
-        return ""
-    raw = raw.replace("O", "0").replace("I", "1").replace("L", "1")
-    if len(raw) != 8 or any(ch not in _ALPHABET for ch in raw):
-        return ""
-    return f"{prefix}-{raw[:4]}-{raw[4:]}"
+new_reference = reference.new  # the format is defined in seva/reference.py
+normalise_reference = reference.normalise
 
 
 def due_date(submitted_at: dt.datetime, time_limit_days: Optional[int]) -> Optional[dt.date]:

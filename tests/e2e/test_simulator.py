@@ -2,13 +2,13 @@
 apply for an income certificate with buttons, a list and typed answers, get the reference
 number; from another number, send a voice clip and see the transcript echoed; open the
 designer panel. Screenshots go to results/."""
-import re
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from fakegraph.simulator import PHONE_NUMBERS, SimulatorGraph
+from seva import reference
 from speech.clips import FIXTURES
 from tests.e2e.servers import MODEL, ROOT, Stack
 
@@ -16,7 +16,7 @@ SECRET, TOKEN = "sim-app-secret", "sim-rasa-token"
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "results"
 SHOTS.mkdir(exist_ok=True)
-REFERENCE = re.compile(r"ORT-[0-9A-Z]{4}-[0-9A-Z]{4}")
+REFERENCE = reference.PRINTED
 WAIT = 90_000  # ms: the first reply of a fresh stack loads TensorFlow graphs
 
 
@@ -30,8 +30,7 @@ def simulator(tmp_path_factory):
     graph.start()
     stack = Stack.for_whatsapp(tmp_path_factory.mktemp("sim"), graph, SECRET)
     stack.start_actions()
-    stack.start_rasa("--enable-api", "--auth-token", TOKEN)
-    graph.webhook_url = stack.webhook_url
+    stack.start_rasa("--enable-api", "--auth-token", TOKEN)  # and points the graph's webhooks at it
     graph.rasa_url = stack.rasa_url
     yield graph, stack
     stack.stop()
