@@ -15,6 +15,7 @@ from typing import Optional, Protocol, Sequence
 
 from speech.grammar import Expected
 from speech.result import Outcome, SpeechResult
+from speech.settings import MAX_BYTES, MAX_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +33,8 @@ class Transcriber(Protocol):
 class NoTranscriber:
     """Used when speech is switched off or its model failed to load."""
 
-    max_seconds = 120.0
-    max_bytes = 16 * 1024 * 1024
+    max_seconds = MAX_SECONDS
+    max_bytes = MAX_BYTES
 
     async def transcribe(self, audio: bytes, mime_type: str, language_hint: Optional[str],
                          expected: Optional[Sequence[Expected]] = None, free_text: bool = True) -> SpeechResult:

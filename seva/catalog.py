@@ -23,7 +23,9 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 import yaml
 
-LANGS = ("en", "hi", "or")
+from seva.language import LANGUAGES
+
+LANGS = LANGUAGES  # the one definition: seva.language
 FIELD_TYPES = {
     "name", "text", "date", "district", "number", "amount", "yes_no", "choice", "pincode", "phone",
 }

@@ -31,14 +31,15 @@ _NAMES = {
 _NAME_KEYS = {latin_key(word): lang for lang, words in _NAMES.items() for word in words}
 
 # Romanised words that mark one language; chosen to be rare in the other two (so not
-# "ki" or "nahin", which Hindi and Odia share).
-_HI_MARKERS = set(
+# "ki" or "nahin", which Hindi and Odia share). The service search (seva/search.py) also
+# reads them: they say how a citizen asks, not which service.
+HINDI_MARKERS = set(
     "mujhe muje mujhko mera meri mere hamara hamari chahiye chahie chaiye chahie kaise kaisa kaisi kya kyu kyun "
     "hai hain karna karni karwana karvana banwana banvana kijiye kijie karo batao bataiye batayiye nahi nahin "
     "kab kitne kitna kitni wala wali liye lie milega milegi hoga hogi abhi aap apna apni raha rahi gaya "
     "chahta chahti mein".split()
 )
-_OR_MARKERS = set(
+ODIA_MARKERS = set(
     "mote mate mora mor darkar dorkar darakar kemiti kana kan achhi achi acchi heba hebo karibi kariba "
     "chahunchi chahuchi chahe paain pain dia diantu dianti hela heuchi kete kouthi kaha kahantu "
     "mu mun amara apananka aapananka apanaka bhala jiba jibi thila".split()
@@ -59,8 +60,8 @@ def language_name_in(text: str) -> Optional[str]:
 def romanised_language(text: str) -> Optional[str]:
     """``hi`` or ``or`` for romanised Hindi/Odia with clear evidence, else None."""
     words = re.findall(r"[a-z]+", clean(text).lower())
-    hindi = sum(w in _HI_MARKERS for w in words)
-    odia = sum(w in _OR_MARKERS for w in words)
+    hindi = sum(w in HINDI_MARKERS for w in words)
+    odia = sum(w in ODIA_MARKERS for w in words)
     if hindi > odia:
         return "hi"
     if odia > hindi:

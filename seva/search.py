@@ -17,21 +17,23 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from seva.catalog import Catalog, Service
+from seva.language import HINDI_MARKERS, ODIA_MARKERS
 from seva.textnorm import latin_key, skeleton
 
 MAX_QUERY_TOKENS = 60  # bounded work for any message; a service is named well within this
 
 # Words that say "I want / how do I get" rather than which service; folded at import time.
+# The romanised Hindi and Odia marker words (seva.language) are added to these.
 _STOP_WORDS = """
 i me my we want need would like to apply applying application applications for a an the of
 get getting make making new issue issued issuing disposal please how what is are do can give
 about status my details info information online process know tell want wanted help
 in on with from by and or it this that at
-mujhe muje mujko mera meri mere hame hamein humko chahiye chahie chaiye chahta chahti hai hain
-ke ki ka ko liye lie karna karni karvana banvana banana banwana kaise kese kaisa milega milegi
-kya kahan aur bhi se par me mein ho jata
-mote mate mora mo mor darkar dorkar darakara pain paain paen kemiti kana re ku heba hebo
-karibi kariba chahunchi chahuchi dia diantu kahantu achi achhi au ra ta
+mujko hame hamein humko
+ke ki ka ko banana kese
+kahan aur bhi se par me ho jata
+mo darakara paen re ku
+au ra ta
 मुझे मेरा मेरी मेरे हमें चाहिए है हैं के की का को लिए करना करनी बनवाना कैसे मिलेगा क्या कहाँ और से में
 ମୋତେ ମୋର ମୋ ଦରକାର ପାଇଁ କେମିତି କଣ କ'ଣ ରେ କୁ ହେବ କରିବି ଚାହୁଁଛି ଦିଅ ଦିଅନ୍ତୁ ଅଛି ଓ ଆଉ ର
 """
@@ -52,7 +54,7 @@ jogyata adhikari
 """
 EXACT = 0.999  # a blended score this high means every query word met an alias word exactly
 
-STOP_KEYS = frozenset(w for raw in _STOP_WORDS.split() for w in latin_key(raw).split())
+STOP_KEYS = frozenset(w for raw in [*_STOP_WORDS.split(), *HINDI_MARKERS, *ODIA_MARKERS] for w in latin_key(raw).split())
 QUESTION_KEYS = frozenset(w for raw in _QUESTION_WORDS.split() for w in latin_key(raw).split()) - STOP_KEYS
 
 

@@ -22,10 +22,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
+from seva.language import LANGUAGES
 from seva.textnorm import clean, latin_key
 
 DATA = Path(__file__).resolve().parent.parent / "catalog" / "spoken_numbers.yml"
-LANGUAGES = ("en", "hi", "or")
 # words that may stand around a number and mean nothing for its value
 FILLERS = {"and", "rs", "rupees", "rupee", "rupaye", "rupaya", "only", "of", "the", "taka", "tanka",
            "रुपये", "रुपए", "रुपया", "रु", "ଟଙ୍କା", "ଟଙ୍କାର", "तारीख", "तारीख़", "ତାରିଖ", "सन", "साल", "ସାଲ", "ମସିହା"}

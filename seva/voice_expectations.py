@@ -15,11 +15,11 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import yaml
 
 from seva.catalog import Catalog, Field, Service
+from seva.language import LANGUAGES
 from seva.textnorm import script_of
 from speech.grammar import Answer, Expected, Phrase
 
 SPOKEN = Path(__file__).resolve().parent.parent / "catalog" / "spoken.yml"
-LANGUAGES = ("en", "hi", "or")
 _SCRIPT_LANGUAGE = {"or": "or", "hi": "hi"}
 _PARENTHESES = re.compile(r"\s*\(([^)]*)\)")
 
