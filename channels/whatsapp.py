@@ -55,9 +55,9 @@ from channels.whatsapp_inbound import (IGNORED_TYPES, TEXT_TYPES, InboundMessage
                                        parse)
 from seva import messages
 from seva.language import detect
+from seva import rasa_setup
 from seva.privacy import mask_phone
 from seva.runtime import freeze_loaded_objects
-from seva.storage import prepare_store_folders
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class WhatsAppInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WhatsAppInput":
-        prepare_store_folders()  # before Rasa creates its tracker store: seva/storage.py says why
+        rasa_setup.prepare()  # before Rasa creates its tracker store: seva/rasa_setup.py says why
         creds = credentials or {}
 
         def setting(key: str, env: str, default: str = "") -> str:

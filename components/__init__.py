@@ -1,8 +1,5 @@
 """Custom Rasa NLU components, referenced from config.yml by module path.
 
-Rasa imports this package in every process that loads the model, so the one change to
-Rasa's own behaviour that the assistant needs is applied here (see action_response_check.py).
+Importing this package changes nothing in Rasa; the one change to Rasa's behaviour the
+assistant makes (action_response_check.py) is installed explicitly by `rasa run`'s set-up.
 """
-from components import action_response_check
-
-action_response_check.apply()

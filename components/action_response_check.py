@@ -7,17 +7,30 @@ custom action on 2 cores, about 60% of `rasa run`'s time in a form turn (py-spy,
 bench/RESULTS.md). Here the validator is built and the schema checked once; the response
 is checked exactly as before (``best_match`` of the same errors, the same message).
 
-Applied when Rasa loads the model's custom components (``components/__init__.py``), so
-every process that runs the dialogue — `rasa run`, `rasa shell`, `rasa test` — has it.
+This replaces a method of Rasa's, so it is an explicit, version-checked hook and not an
+import side effect: ``install()`` is called once by `rasa run`'s set-up
+(seva/rasa_setup.py, from the WhatsApp channel) and does nothing — saying so in the log —
+unless Rasa is the version it was written against AND the method it replaces is still
+the same code (a hash of its source). A Rasa upgrade therefore falls back to Rasa's own,
+slower check until someone re-reads this file.
 """
 from __future__ import annotations
 
 import functools
+import hashlib
+import inspect
+import logging
 from typing import Any, Dict, Text
 
 import jsonschema
+import rasa
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+
+logger = logging.getLogger(__name__)
+
+RASA_VERSION = "3.6.21"  # requirements.txt pins it
+UPSTREAM_SOURCE_SHA256 = "f8cdb4be68123961"  # first 16 hex digits of sha256(getsource(method))
 
 _UPSTREAM = RemoteAction._validate_action_result
 
@@ -43,5 +56,17 @@ def validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
     return True
 
 
-def apply() -> None:
+def upstream_fingerprint() -> str:
+    return hashlib.sha256(inspect.getsource(_UPSTREAM).encode("utf-8")).hexdigest()[:16]
+
+
+def install() -> bool:
+    """Use the prebuilt check in this process if Rasa is the one it was written for."""
+    if RemoteAction._validate_action_result is validate_action_result:
+        return True
+    if rasa.__version__ != RASA_VERSION or upstream_fingerprint() != UPSTREAM_SOURCE_SHA256:
+        logger.warning("Rasa %s: its action-response check is not the one components/action_response_check.py "
+                       "was written for; keeping Rasa's own (slower) check", rasa.__version__)
+        return False
     RemoteAction._validate_action_result = validate_action_result
+    return True
