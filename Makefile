@@ -17,11 +17,12 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # Python 3.10 (Rasa 3.6 supports 3.8-3.10): on PATH or under pyenv (see the script).
 PYTHON310 := $(shell scripts/find-python310.sh)
 
-.PHONY: help setup train run test test-unit test-speech test-e2e validate check-catalog import-catalog chat clean
+.PHONY: help setup train run test lint test-unit test-speech test-e2e validate check-catalog import-catalog chat clean
 
 help:
 	@echo "make run    - set up, train if needed, start the action server and Rasa (Ctrl-C stops both)"
-	@echo "make test   - set up, then run every check (catalog, pytest, rasa data validate, rasa test, end-to-end)"
+	@echo "make test   - set up, then run every check (lint, catalog, pytest, rasa data validate, rasa test, end-to-end)"
+	@echo "make lint   - ruff (pyflakes, import order, bugbear) and mypy, as configured in pyproject.toml"
 	@echo "make chat   - talk to a running assistant from the terminal"
 	@echo "make check-catalog - check the service catalog after editing it"
 	@echo "make import-catalog - regenerate catalog/imported/ from catalog/sources/ (CSV + names)"
@@ -52,6 +53,11 @@ import-catalog: setup
 validate: setup
 	$(RASA) data validate --fail-on-warnings --quiet
 
+# ruff checks the whole tree; mypy reads its files from pyproject.toml. Seconds, so make test runs it first.
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
 test-unit: setup
 	$(PY) -m pytest -q tests/unit
 
@@ -62,7 +68,7 @@ test-speech: setup
 test-e2e: train
 	$(PY) -m pytest -q tests/e2e
 
-test: setup check-catalog test-unit test-speech validate train
+test: setup lint check-catalog test-unit test-speech validate train
 	$(RASA) test core --stories tests/stories --model $(MODEL) --fail-on-prediction-errors --out results
 	$(PY) -m pytest -q tests/e2e
 

@@ -14,12 +14,11 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from seva.catalog import Field, Service
-from seva.validators import parse_yes_no, validate
-
 from actions import form_help
 from actions.common import by_voice, catalog, language, latest_intent, latest_text, rupees, today
 from seva import messages
+from seva.catalog import Field, Service
+from seva.validators import parse_yes_no, validate
 
 
 def current_service(tracker: Tracker) -> Optional[Service]:
@@ -75,7 +74,7 @@ class ValidateApplicationForm(FormValidationAction):
         service = current_service(tracker)
         answers = dict(tracker.get_slot("answers") or {})
         field = next_field(service, answers) if service else None
-        if field is None:
+        if service is None or field is None:
             return {"field_answer": None}
         handled = self._not_an_answer(dispatcher, tracker, service, field)
         if handled is not None:
@@ -91,10 +90,11 @@ class ValidateApplicationForm(FormValidationAction):
             request = form_help.interruption(tracker, service)  # "hello" is no district: maybe a request
         if request is not None:
             return self._offer_switch(dispatcher, tracker, service, field, request)
+        assert result is not None  # validated above unless a request interrupted
         if not result.ok:
             dispatcher.utter_message(response=f"utter_invalid_{result.error}", **result.details)
-            return {"field_answer": None, "voice_answered": None, "field_page": None,
-                    "field_failures": form_help.one_more_failure(tracker, field, str(value or ""), form_help.message_id(tracker))}
+            failures = form_help.one_more_failure(tracker, field, str(value or ""), form_help.message_id(tracker))
+            return {"field_answer": None, "voice_answered": None, "field_page": None, "field_failures": failures}
         answers[field.id] = result.value
         return {"field_answer": None, "answers": answers, "voice_answered": field.id if by_voice(tracker) else None,
                 "field_failures": None, "field_page": None, "pending_request": None,
@@ -188,7 +188,7 @@ class ActionAskFieldAnswer(Action):
         service = current_service(tracker)
         answers = tracker.get_slot("answers") or {}
         field = next_field(service, answers) if service else None
-        if field is None:
+        if service is None or field is None:
             return []
         lang = language(tracker)
         number = service.fields.index(field) + 1

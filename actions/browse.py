@@ -9,10 +9,9 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from seva.search import page
-
 from actions.common import catalog, language, latest_entity, payload
 from seva import messages
+from seva.search import page
 
 PAGE_SIZE = 9  # + one "More…" row = WhatsApp's 10-row limit
 

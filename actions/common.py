@@ -15,11 +15,10 @@ from typing import Any, Dict, List, Optional
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
-from seva import messages
-from seva import clock
+from seva import clock, messages
+from seva.catalog import Catalog, Service, default_catalog
 from seva.formatting import rupees  # noqa: F401  (re-exported for the actions)
 from seva.language import DEFAULT_LANGUAGE, supported
-from seva.catalog import Catalog, Service, default_catalog
 from seva.search import ServiceIndex, index_for
 from seva.store import Store, default_store
 

@@ -16,11 +16,10 @@ from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
+from actions.common import catalog, index, latest_entity, latest_intent, latest_text, payload
 from seva import messages
 from seva.catalog import Field, Service
 from seva.validators import closest_districts
-
-from actions.common import catalog, index, latest_entity, latest_intent, latest_text, payload
 
 STUCK_AFTER = 2  # refused answers in a row to one question before the help shows
 CHOICES_PER_PAGE = 7  # + "More…", "Cancel", "Talk to the office" = WhatsApp's 10 list rows

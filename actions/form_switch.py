@@ -7,7 +7,7 @@ start of a conversation.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Type
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction
@@ -19,7 +19,7 @@ from actions.service_lookup import ActionResolveService, ActionServiceInfo
 from actions.status import ActionCheckStatus
 
 # the request's intent → the action that serves it (greet and grievance are said below)
-SERVES = {"apply_service": ActionResolveService, "service_info": ActionServiceInfo,
+SERVES: Dict[str, Type[Action]] = {"apply_service": ActionResolveService, "service_info": ActionServiceInfo,
           "check_status": ActionCheckStatus, "list_services": ActionListServices}
 
 

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from typing import Dict
 
+from actions.common import catalog, officer
 from seva import messages
 from seva.catalog import Service
-
-from actions.common import catalog, officer
 
 
 def time_limit_line(service: Service, lang: str) -> str:

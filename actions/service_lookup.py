@@ -8,13 +8,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from seva.catalog import Service
-from seva.search import Resolution
-
-from actions.common import (FORM_SLOTS, catalog, index, language, latest_entity, latest_text, officer,
-                            payload, reset)
+from actions.common import FORM_SLOTS, catalog, index, language, latest_entity, latest_text, officer, payload, reset
 from actions.service_card import card_values
 from seva import messages
+from seva.catalog import Service
+from seva.search import Resolution
 
 
 def resolve(tracker: Tracker) -> Resolution:
@@ -80,7 +78,8 @@ class ActionResolveService(Action):
         unresolved = explain_unresolved(dispatcher, tracker, resolution, lang, "apply_service")
         if unresolved:
             return [SlotSet("service_match", unresolved)]
-        service: Service = resolution.service
+        service = resolution.service
+        assert service is not None  # explain_unresolved answers whenever no single service was found
         if service.information_only:
             say_information_only(dispatcher, service, lang)
             return [SlotSet("service", service.id), SlotSet("service_match", "info")]
@@ -108,6 +107,7 @@ class ActionServiceInfo(Action):
         if explain_unresolved(dispatcher, tracker, resolution, lang, "service_info"):
             return []
         service = resolution.service
+        assert service is not None  # explain_unresolved answers whenever no single service was found
         if service.information_only:
             say_information_only(dispatcher, service, lang)
         else:

@@ -7,12 +7,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from seva import reference
-from seva.store import Application, normalise_reference
-
 from actions.common import catalog, fmt_date, language, latest_entity, latest_text, officer, payload, store, today
 from actions.service_card import time_limit_line
-from seva import messages
+from seva import messages, reference
+from seva.store import Application, normalise_reference
 
 STATUS_LABELS = {"submitted": "status_submitted", "in_progress": "status_in_progress",
                  "approved": "status_approved", "rejected": "status_rejected_label"}

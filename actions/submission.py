@@ -25,7 +25,7 @@ class ActionSubmitApplication(Action):
         answers = tracker.get_slot("answers") or {}
         draft_id = tracker.get_slot("draft_id")
         complete = service is not None and draft_id and all(f.id in answers for f in service.fields)
-        if tracker.get_slot("confirm_answer") is not True or not complete:
+        if tracker.get_slot("confirm_answer") is not True or service is None or not complete:
             dispatcher.utter_message(response="utter_not_submitted")
             return reset(FORM_SLOTS)
         application = store().submit(

@@ -29,7 +29,9 @@ def voice_problem_kind(tracker: Tracker) -> str:
 def suggestions(tracker: Tracker) -> List[Dict[str, str]]:
     """The channel's likeliest answers, as buttons (payloads it built from the expected answers)."""
     voice = (tracker.latest_message.get("metadata") or {}).get("voice") or {}
-    offered = voice.get("suggestions") if isinstance(voice.get("suggestions"), list) else []
+    offered = voice.get("suggestions")
+    if not isinstance(offered, list):
+        offered = []
     buttons = [{"title": str(b["title"]), "payload": str(b["payload"])} for b in offered
                if isinstance(b, dict) and b.get("title") and b.get("payload")]
     return buttons[:MAX_SUGGESTIONS]

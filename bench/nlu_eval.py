@@ -91,8 +91,8 @@ def raw_top(parse: dict) -> Tuple[str, float]:
 
 
 def confusion_image(name: str, examples: List[Example], predicted: List[str], out: Path) -> None:
-    from sklearn.metrics import confusion_matrix
     from rasa.utils.plotting import plot_confusion_matrix
+    from sklearn.metrics import confusion_matrix
 
     labels = sorted({ex.intent for ex in examples} | set(predicted))
     matrix = confusion_matrix([ex.intent for ex in examples], predicted, labels=labels)
@@ -105,7 +105,7 @@ def fallback_table(examples: List[Example], parses: List[dict]) -> List[str]:
     tops = [raw_top(p) for p in parses]
     for threshold in (0.3, 0.4, 0.45, 0.5, 0.6, 0.7):
         right = lost = caught = 0
-        for ex, (intent, conf) in zip(examples, tops):
+        for ex, (intent, conf) in zip(examples, tops, strict=True):
             if conf < threshold:
                 lost += intent == ex.intent
                 caught += intent != ex.intent
@@ -156,9 +156,10 @@ def main(argv: List[str] | None = None) -> int:
         cells = [f"{r[f]['accuracy']:.3f} / {r[f]['macro_f1']:.3f}" for f in (*FORMS, "overall")]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {r['_train_s']['value']:.0f} |")
     if "project" in results and "rasa-default" in results:
+        project, default = results["project"], results["rasa-default"]
         lines += ["", "Ratio project / rasa-default (accuracy):", "",
                   "| " + " | ".join((*FORMS, "overall")) + " |", "|" + "---:|" * (len(FORMS) + 1),
-                  "| " + " | ".join(f"{results['project'][f]['accuracy'] / max(results['rasa-default'][f]['accuracy'], 1e-9):.2f}"
+                  "| " + " | ".join(f"{project[f]['accuracy'] / max(default[f]['accuracy'], 1e-9):.2f}"
                                     for f in (*FORMS, "overall")) + " |"]
     for name in chosen:
         lines += ["", f"## {name}", "", "FallbackClassifier threshold on the classifier's own confidence "

@@ -196,9 +196,10 @@ def main() -> int:
                     pooled[digit].add(runs, wall)
                     if digit == 2:
                         quiet(fake)
-                        got = [len(fake.messages_to(s)) for s in senders]
-                        pooled[2].lost += sum(max(0, r.expected_total - n) for r, n in zip(runs, got))
-                        pooled[2].duplicated += sum(max(0, n - r.expected_total) for r, n in zip(runs, got))
+                        got = [len(fake.messages_to(s)) for s in senders]  # play() runs one citizen per sender
+                        pairs = list(zip(runs, got, strict=True))
+                        pooled[2].lost += sum(max(0, r.expected_total - n) for r, n in pairs)
+                        pooled[2].duplicated += sum(max(0, n - r.expected_total) for r, n in pairs)
                         fake.reset()
                     failures += [run.error for run in runs if run.error]
             for digit, channel in ((1, "(a) REST"), (2, "(b) WhatsApp")):
@@ -220,7 +221,7 @@ def main() -> int:
               f"{duplicated} | {failed} |")
     print("\n| citizens | p50 (b)/(a) | p95 (b)/(a) | p99 (b)/(a) | throughput (a)/(b) |")
     print("|---:|---:|---:|---:|---:|")
-    for a, b in zip(rows[::2], rows[1::2]):
+    for a, b in zip(rows[::2], rows[1::2], strict=True):  # two rows per level: (a) then (b)
         print(f"| {a[0]} | {b[4] / a[4]:.2f} | {b[5] / a[5]:.2f} | {b[6] / a[6]:.2f} | {a[3] / b[3]:.2f} |")
     print("\n| process | PIDs | peak RSS MB |")
     print("|---|---|---:|")

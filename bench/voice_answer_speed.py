@@ -19,6 +19,7 @@ Priors are computed before timing (they are cached on disk; `python -m speech pr
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import tempfile
@@ -87,8 +88,8 @@ def main() -> int:
     rows = []
     for name, expected in turns.items():
         forms = candidates(expected, grammar_route)
-        search = timed(lambda: recognizer._scores(route, "hi", expected, False, encoded), args.repeat)
-        whole = timed(lambda: recognizer.transcribe_sync(data, "hi", expected, free_text=False), args.repeat)
+        search = timed(functools.partial(recognizer._scores, route, "hi", expected, False, encoded), args.repeat)
+        whole = timed(functools.partial(recognizer.transcribe_sync, data, "hi", expected, free_text=False), args.repeat)
         rows.append((name, len(expected.answers), len(forms), search, whole, forms))
 
     # (3) exhaustive: CTranslate2 align, one candidate after another on the same encoder

@@ -112,7 +112,8 @@ class Tally:
             lang, kind, corpus = key
             row = self.rows[key]
             positives = row["positives"]
-            share = (lambda n: f"{n}/{positives}") if positives else (lambda n: "–")
+            def share(n: int, positives: int = positives) -> str:
+                return f"{n}/{positives}" if positives else "–"
             print(f"| {lang} | {kind} | {corpus} | {row['clips']} | {share(row['top1'])} | {share(row['right'])} | "
                   f"{row['wrong']}/{row['clips']} | {share(row['offered'])} | {row['refused']}/{row['clips']} |")
 

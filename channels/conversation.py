@@ -22,6 +22,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 
 from seva.language import supported
 
+
 @dataclass(frozen=True)
 class OpenQuestion:
     """What the conversation is waiting for. The default: nothing yet (a first request)."""

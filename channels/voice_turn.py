@@ -70,18 +70,18 @@ def voice_turn(open_question: OpenQuestion, catalog: Catalog, language: str) -> 
         expected = answers.for_field(question, catalog, language) if question else None
         if open_question.voice_answered and expected is not None and expected.kind != "yes_no":
             expected = _with_no(expected)  # "no" takes back the answer a voice note just gave
-        if expected is None:
+        if question is None or expected is None:
             extra = (_with_no(commands_only()),) if open_question.voice_answered else (commands_only(),)
             return VoiceTurn(extra, True, True, titles, question.type if question else None)
         return VoiceTurn((with_commands(expected),), False, True, titles, question.type)
     if loop:  # the complaint form: free text
         return VoiceTurn((commands_only(),), True, True, titles)
-    expected = [answers.opening(catalog)]
+    sets = [answers.opening(catalog)]
     if buttons:
         offered = answers.for_buttons(buttons)
         if offered is not None:
-            expected.insert(0, Expected("service", offered.answers, offered.before, offered.after))
-    return VoiceTurn(tuple(expected), False, False, titles)
+            sets.insert(0, Expected("service", offered.answers, offered.before, offered.after))
+    return VoiceTurn(tuple(sets), False, False, titles)
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,7 @@ def message_for(result: SpeechResult, turn: VoiceTurn, catalog: Catalog, languag
             return _chosen(result.choice, result, turn, catalog, language, language_known)
         return VoiceMessage(result.text.lstrip("/"), ("voice_heard", {"transcript": result.text}))
     if result.outcome is Outcome.CHOICE:
+        assert result.choice is not None  # a CHOICE result always names the answer heard (speech/result.py)
         return _chosen(result.choice, result, turn, catalog, language, language_known)
     if result.outcome is Outcome.SUGGEST:
         shown = result.language if not language_known and result.language else language

@@ -37,7 +37,7 @@ import threading
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Set, Text
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from sanic import Blueprint, response
+from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -51,11 +51,10 @@ from channels.outbox import Outbox
 from channels.rate_limit import DEFAULT_BURST, DEFAULT_PER_MINUTE, SenderRateLimiter
 from channels.speech_port import NoTranscriber, Transcriber, default_transcriber
 from channels.voice_turn import VoiceTurn, message_for, voice_turn
-from channels.whatsapp_inbound import (IGNORED_TYPES, TEXT_TYPES, InboundMessage, MalformedPayload, decode,
-                                       parse)
-from seva import messages
+from channels.whatsapp_inbound import IGNORED_TYPES, TEXT_TYPES, InboundMessage, MalformedPayload, decode, parse
+from seva import messages, rasa_setup
+from seva.catalog import Catalog
 from seva.language import detect
-from seva import rasa_setup
 from seva.privacy import mask_phone
 from seva.runtime import freeze_loaded_objects
 
@@ -180,8 +179,8 @@ class WhatsAppInput(InputChannel):
         self.conversations: Conversations = conversations or RasaConversations(self._agent)
         self._queues: Dict[str, asyncio.Queue] = {}
         self._tasks: Set[asyncio.Task] = set()
-        self._catalog = None
-        self._app = None
+        self._catalog: Optional[Catalog] = None
+        self._app: Optional[Sanic] = None
         self._worker: Optional[_WorkerLoop] = None
         if not self.app_secret:
             logger.warning("WHATSAPP_APP_SECRET is not set: every webhook POST will be refused (401)")
@@ -250,7 +249,8 @@ class WhatsAppInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             declared = request.headers.get("content-length")
             raw = request.body or b""
-            if len(raw) > self.max_body_bytes or (declared and declared.isdigit() and int(declared) > self.max_body_bytes):
+            too_large = bool(declared and declared.isdigit() and int(declared) > self.max_body_bytes)
+            if len(raw) > self.max_body_bytes or too_large:
                 return response.text("payload too large", status=413)
             signature = request.headers.get("x-hub-signature-256")
             if not signature or not self.app_secret:
@@ -339,7 +339,7 @@ class WhatsAppInput(InputChannel):
                        "%d handled now, %d senders asked to repeat", len(left), started.count(False),
                        started.count(True))
         worker = self._worker_loop()
-        for message, interrupted in zip(left, started):
+        for message, interrupted in zip(left, started, strict=True):  # one flag per message
             worker.submit(self._enqueue, message, on_new_message, interrupted)
 
     async def _record_status(self, status) -> None:
@@ -364,6 +364,7 @@ class WhatsAppInput(InputChannel):
                                                  "profile_name": message.profile_name}}
         if message.type == "edit":  # the dialogue decides what an edit changes (the form's answer, or nothing)
             metadata["whatsapp"]["edit_of"] = message.edit_of
+        text: Optional[str]
         if message.type == "audio":
             text = await self._voice_text(message, metadata)
         else:
@@ -438,7 +439,7 @@ class WhatsAppInput(InputChannel):
             return VoiceTurn((), True, False)
 
     @property
-    def catalog(self):
+    def catalog(self) -> Catalog:
         if self._catalog is None:
             from seva.catalog import default_catalog
 

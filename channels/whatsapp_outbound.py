@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from seva import messages
 from seva.textnorm import script_of
@@ -79,7 +79,7 @@ def text_messages(to: str, text: str) -> List[Dict[str, Any]]:
     return [_envelope(to, "text", {"body": piece, "preview_url": False}) for piece in split_text(text)]
 
 
-def _body_and_rest(to: str, text: str) -> (List[Dict[str, Any]], str):
+def _body_and_rest(to: str, text: str) -> Tuple[List[Dict[str, Any]], str]:
     """Interactive bodies hold 1024 characters: earlier parts go out as plain text first."""
     parts = split_text(text or "", BODY_LIMIT)
     if not parts:
@@ -100,17 +100,18 @@ def buttons_message(to: str, text: str, buttons: List[Dict[str, Any]]) -> Outbou
     # reply buttons only when their short titles can be told apart; else a list (with descriptions)
     if (len(buttons) <= MAX_BUTTONS and all(len(i) <= BUTTON_ID for i in ids) and len(set(ids)) == len(ids)
             and len(set(titles)) == len(titles)):
-        full = [str(b["title"]) for b, t in zip(buttons, titles) if t != " ".join(str(b["title"]).split())]
+        full = [str(b["title"]) for b, t in zip(buttons, titles, strict=True) if t != " ".join(str(b["title"]).split())]
         if full:
             body = _append_within(body, "\n\n" + "\n".join(f"• {f}" for f in full), BODY_LIMIT, out, to)
         out.bodies.append(_envelope(to, "interactive", {
             "type": "button", "body": {"text": body},
-            "action": {"buttons": [{"type": "reply", "reply": {"id": i, "title": t}} for i, t in zip(ids, titles)]},
+            "action": {"buttons": [{"type": "reply", "reply": {"id": i, "title": t}}
+                                   for i, t in zip(ids, titles, strict=True)]},
         }))
         return out
     if len(buttons) <= MAX_ROWS and len(set(ids)) == len(ids):
         rows = []
-        for number, (button, row_id) in enumerate(zip(buttons, ids), start=1):
+        for number, (button, row_id) in enumerate(zip(buttons, ids, strict=True), start=1):
             if len(row_id) > ROW_ID:  # too long for Meta: tap by alias, resolved by the channel
                 out.menu[f"#{number}"] = row_id
                 row_id = f"#{number}"
@@ -126,7 +127,7 @@ def buttons_message(to: str, text: str, buttons: List[Dict[str, Any]]) -> Outbou
         return out
     # more than WhatsApp can show as a list: a numbered menu; the channel maps "3" → payload
     lines = []
-    for number, (button, payload) in enumerate(zip(buttons, ids), start=1):
+    for number, (button, payload) in enumerate(zip(buttons, ids, strict=True), start=1):
         out.menu[str(number)] = payload
         lines.append(f"{number}. {button['title']}")
     out.bodies.extend(text_messages(to, body + "\n\n" + "\n".join(lines)))
@@ -147,7 +148,8 @@ def image_message(to: str, url: str, caption: Optional[str] = None) -> Dict[str,
     return _envelope(to, "image", content)
 
 
-def document_message(to: str, url: str, filename: Optional[str] = None, caption: Optional[str] = None) -> Dict[str, Any]:
+def document_message(to: str, url: str, filename: Optional[str] = None,
+                     caption: Optional[str] = None) -> Dict[str, Any]:
     content: Dict[str, Any] = {"link": url}
     if filename:
         content["filename"] = filename

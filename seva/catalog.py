@@ -19,7 +19,7 @@ import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
 import yaml
 
@@ -293,7 +293,7 @@ def _csv_rows(path: Path) -> Dict[tuple, List[int]]:
     return rows
 
 
-def load(directory: Optional[os.PathLike] = None) -> Catalog:
+def load(directory: Union[str, os.PathLike, None] = None) -> Catalog:
     """Read and check the whole catalog; raise ``CatalogError`` listing every problem."""
     root = Path(directory or os.environ.get("SEVA_CATALOG_DIR") or DEFAULT_DIR)
     problems: List[str] = []

@@ -20,11 +20,12 @@ DEFAULT_LANGUAGE = "en"
 
 def supported(value: object) -> Optional[str]:
     """``value`` if it is one of the languages, else None (slots and metadata hold anything)."""
-    return value if value in LANGUAGES else None  # type: ignore[return-value]
+    return value if value in LANGUAGES else None
 
 # Words naming a language, in any script ("ଓଡ଼ିଆ", "oriya", "हिंदी", "angrezi" …).
 _NAMES = {
-    "en": ["english", "inglish", "angrezi", "angreji", "angraji", "अंग्रेज़ी", "अंग्रेजी", "इंग्लिश", "ଇଂରାଜୀ", "ଇଂଲିଶ", "ingraji"],
+    "en": ["english", "inglish", "angrezi", "angreji", "angraji", "अंग्रेज़ी", "अंग्रेजी", "इंग्लिश", "ଇଂରାଜୀ", "ଇଂଲିଶ",
+           "ingraji"],
     "hi": ["hindi", "hindee", "हिंदी", "हिन्दी", "ହିନ୍ଦୀ", "ହିନ୍ଦି"],
     "or": ["odia", "oriya", "odiya", "oria", "orriya", "ଓଡ଼ିଆ", "ଓଡିଆ", "ଓଡ଼ିଆରେ", "ओड़िया", "ओडिया", "उड़िया", "उड़िया"],
 }

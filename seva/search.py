@@ -54,7 +54,8 @@ jogyata adhikari
 """
 EXACT = 0.999  # a blended score this high means every query word met an alias word exactly
 
-STOP_KEYS = frozenset(w for raw in [*_STOP_WORDS.split(), *HINDI_MARKERS, *ODIA_MARKERS] for w in latin_key(raw).split())
+STOP_KEYS = frozenset(w for raw in [*_STOP_WORDS.split(), *HINDI_MARKERS, *ODIA_MARKERS]
+                      for w in latin_key(raw).split())
 QUESTION_KEYS = frozenset(w for raw in _QUESTION_WORDS.split() for w in latin_key(raw).split()) - STOP_KEYS
 
 
@@ -147,8 +148,8 @@ class ServiceIndex:
                         seen.add(variant)
                         self._aliases.append((service.id, variant))
         doc_freq: Dict[str, set] = defaultdict(set)
-        for sid, tokens in self._aliases:
-            for token in tokens:
+        for sid, alias in self._aliases:
+            for token in alias:
                 doc_freq[token].add(sid)
         total = max(len(catalog.services), 1)
         self._idf = {tok: math.log(1 + total / len(sids)) for tok, sids in doc_freq.items()}
@@ -160,8 +161,8 @@ class ServiceIndex:
                 self._skeletons[skeleton(token)].append(token)
         self._alias_weight = [sum(self._idf[t] for t in tokens) for _sid, tokens in self._aliases]
         self._by_token: Dict[str, List[int]] = defaultdict(list)
-        for i, (_sid, tokens) in enumerate(self._aliases):
-            for token in set(tokens):
+        for i, (_sid, alias) in enumerate(self._aliases):
+            for token in set(alias):
                 self._by_token[token].append(i)
 
     def _fuzzy(self, units: List[str]) -> Dict[str, Dict[str, float]]:
@@ -171,8 +172,10 @@ class ServiceIndex:
         out: Dict[str, Dict[str, float]] = {u: {} for u in units}
         if not long_units:
             return out
-        matrix = process.cdist(long_units, self._vocab, scorer=fuzz.ratio, score_cutoff=78, dtype=np.uint8)
-        for row, unit in zip(matrix, long_units):
+        # rapidfuzz's stub wants an np.dtype, but cdist accepts only the scalar type (`dtype is np.uint8`)
+        matrix = process.cdist(long_units, self._vocab, scorer=fuzz.ratio, score_cutoff=78,
+                               dtype=np.uint8)  # type: ignore[call-overload]
+        for row, unit in zip(matrix, long_units, strict=True):  # one row per unit
             for j in np.flatnonzero(row):
                 out[unit][self._vocab[j]] = float(row[j]) / 100 * 0.9
         return out

@@ -85,7 +85,7 @@ def load(path: str = str(DATA)) -> NumberWords:
 
     exact: Dict[str, Word] = {}
     keys: Dict[str, set] = {}
-    for lang, words in spellings.items():
+    for words in spellings.values():
         for word, texts in words.items():
             if word[0] == "ordinal":  # ordinals repeat the cardinals in hi/or; read them as numbers
                 word = ("number", word[1])

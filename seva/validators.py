@@ -88,8 +88,8 @@ def parse_date(text: str, today: dt.date) -> Optional[dt.date]:
             return dt.date(_year(m[3], today), int(m[2]), int(m[1]))
         words = [_ORDINAL_SUFFIX.sub(r"\1", w) for w in re.split(r"[\s,/\-.]+", value) if w]  # 15th → 15
         numbers = [w for w in words if w.isdigit()]
-        months = [_MONTH_KEYS.get(latin_key(w)) for w in words if not w.isdigit()]
-        months = [m for m in months if m]
+        found = [_MONTH_KEYS.get(latin_key(w)) for w in words if not w.isdigit()]
+        months = [m for m in found if m]
         if len(numbers) == 2 and len(months) == 1:
             day, year = (numbers if len(numbers[0]) <= 2 else numbers[::-1])
             if len(day) <= 2:
@@ -234,7 +234,8 @@ def match_choice(text: str, choices: List[Dict[str, Any]]) -> Optional[str]:
     key = latin_key(value)
     spellings: Dict[str, str] = {}
     for choice in choices:
-        for spelling in [choice["id"].replace("_", " "), *choice.get("label", {}).values(), *choice.get("synonyms", [])]:
+        names = [choice["id"].replace("_", " "), *choice.get("label", {}).values(), *choice.get("synonyms", [])]
+        for spelling in names:
             spellings.setdefault(latin_key(str(spelling)), choice["id"])
     if key in spellings:
         return spellings[key]

@@ -30,8 +30,8 @@ def spoken(path: str = str(SPOKEN)) -> dict:
         return yaml.safe_load(handle)
 
 
-def phrases(by_language: Dict[str, Iterable[str]]) -> Tuple[Phrase, ...]:
-    """Phrases of a catalog/spoken.yml entry ({language: [texts]})."""
+def phrases(by_language: Optional[Dict[str, Iterable[str]]]) -> Tuple[Phrase, ...]:
+    """Phrases of a catalog/spoken.yml entry ({language: [texts]}; none when it is missing)."""
     return tuple(Phrase(str(text), lang) for lang in LANGUAGES for text in (by_language or {}).get(lang) or [])
 
 
@@ -69,9 +69,10 @@ _BUILT: Dict[tuple, Tuple[Catalog, Expected]] = {}
 
 def _once(name: str, catalog: Catalog, *key, build):
     """Build an Expected once per catalog (a Catalog is not hashable; its identity is the key)."""
-    cached = _BUILT.get((name, id(catalog), *key))
+    cache_key = (name, id(catalog), *key)
+    cached = _BUILT.get(cache_key)
     if cached is None or cached[0] is not catalog:
-        cached = _BUILT[(name, id(catalog), *key)] = (catalog, build())
+        cached = _BUILT[cache_key] = (catalog, build())
     return cached[1]
 
 
@@ -159,5 +160,6 @@ def for_buttons(buttons: Sequence[dict]) -> Optional[Expected]:
         yes = next(p for p in payloads if p.strip("/").lower().startswith(("yes", "affirm")))
         no = next(p for p in payloads if p != yes)
         return yes_no(yes, no)
-    answers = [Answer(payload, (phrase(str(button["title"])),)) for button, payload in zip(buttons, payloads)]
+    answers = [Answer(payload, (phrase(str(button["title"])),))
+               for button, payload in zip(buttons, payloads, strict=True)]
     return Expected("choice", tuple(answers))

@@ -41,7 +41,7 @@ def score(examples: List[Example], predicted: List[str]) -> Dict[str, Dict[str, 
 
     out: Dict[str, Dict[str, float]] = {}
     for form in (*FORMS, "overall"):
-        pairs = [(ex.intent, p) for ex, p in zip(examples, predicted) if form in (ex.form, "overall")]
+        pairs = [(ex.intent, p) for ex, p in zip(examples, predicted, strict=True) if form in (ex.form, "overall")]
         gold = [g for g, _ in pairs]
         pred = [p for _, p in pairs]
         out[form] = {

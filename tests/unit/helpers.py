@@ -34,7 +34,8 @@ def say(response: str, lang: Optional[str] = None, **values: Any) -> str:
 
 def rendered(messages: List[Dict[str, Any]], slots: Dict[str, Any]) -> List[Dict[str, Any]]:
     """``messages`` collected from an action, as Rasa would send them to the channel."""
-    events = [SlotSet(name, value) for name, value in slots.items() if name in {slot.name for slot in RASA_DOMAIN.slots}]
+    known = {slot.name for slot in RASA_DOMAIN.slots}
+    events = [SlotSet(name, value) for name, value in slots.items() if name in known]
     tracker = DialogueStateTracker.from_events("test", events, slots=RASA_DOMAIN.slots)
     nlg = TemplatedNaturalLanguageGenerator(RASA_DOMAIN.responses)
     uttered = asyncio.run(RemoteAction._utter_responses(copy.deepcopy(messages), CollectingOutputChannel(), nlg,

@@ -131,7 +131,8 @@ def test_a_tapped_button_names_the_service_exactly(app_db):
 
 
 def test_service_info_offers_an_apply_button(app_db):
-    said, events = run(ActionServiceInfo(), make_tracker({"language": "hi"}, "income certificate ke liye kya chahiye", "service_info"))
+    tracker = make_tracker({"language": "hi"}, "income certificate ke liye kya chahiye", "service_info")
+    said, events = run(ActionServiceInfo(), tracker)
     assert said[0]["buttons"][0]["payload"] == '/apply_service{"service":"income_certificate"}'
     assert DEVANAGARI.search(said[0]["buttons"][0]["title"])
 
@@ -283,7 +284,9 @@ def test_language_switch_mid_form_keeps_answers_and_asks_in_the_new_language(app
 
 def test_required_slots_follow_the_catalog(app_db):
     import asyncio
+
     from rasa_sdk.executor import CollectingDispatcher
+
     from tests.unit.helpers import DOMAIN
 
     validator = ValidateApplicationForm()

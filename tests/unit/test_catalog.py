@@ -73,7 +73,8 @@ def first_service(doc):
     (lambda d: first_service(d)["source"].update(csv_service="Invented service"), "source.csv_service"),
     (lambda d: first_service(d)["fields"].append({"id": "x", "type": "colour"}), "fields[5](x).type"),
     (lambda d: first_service(d)["fields"].append({"use": "nope"}), "no shared field 'nope'"),
-    (lambda d: first_service(d)["fields"].append(dict(first_service(d)["fields"][3])), "annual_income): field id is used twice"),
+    (lambda d: first_service(d)["fields"].append(dict(first_service(d)["fields"][3])),
+     "annual_income): field id is used twice"),
     (lambda d: first_service(d)["fields"][4].update(choices=[{"id": "only"}]), "purpose).choices"),
     (lambda d: d["services"].append(dict(first_service(d))), "income_certificate): id is used twice"),
 ])

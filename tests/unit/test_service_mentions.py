@@ -8,8 +8,6 @@ import csv
 from collections import defaultdict
 from pathlib import Path
 
-import pytest
-
 from seva.search import index_for
 from tests.nlu_heldout import FORMS
 from tests.unit.test_search_quality import accepted_ids
@@ -34,7 +32,8 @@ def _accepted(catalog, service_id):
 def test_every_row_names_a_catalog_service(catalog):
     rows = _rows()
     assert {row["form"] for row in rows} == set(FORMS)
-    assert all(catalog.get(row["service_id"]) for row in rows), [r["service_id"] for r in rows if not catalog.get(r["service_id"])]
+    unknown = [row["service_id"] for row in rows if not catalog.get(row["service_id"])]
+    assert not unknown, unknown
 
 
 def test_service_mentions_resolve_per_form(catalog):
@@ -51,8 +50,8 @@ def test_service_mentions_resolve_per_form(catalog):
         named[form] += direct
         reached[form] += direct or offered
         if not direct:
-            misses.append(f"  [{form}] {row['text']!r}: want {row['service_id']}, got "
-                          f"{resolution.service.id if resolution.service else [m.service.id for m in resolution.candidates]}")
+            got = resolution.service.id if resolution.service else [m.service.id for m in resolution.candidates]
+            misses.append(f"  [{form}] {row['text']!r}: want {row['service_id']}, got {got}")
     print()
     for form in FORMS:
         print(f"{form:8} named {named[form] / total[form]:.2f}  named or offered {reached[form] / total[form]:.2f}"

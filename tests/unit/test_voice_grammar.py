@@ -10,8 +10,17 @@ import tokenizers
 from speech import model_store
 from speech.answers import PriorsCache, Thresholds, decide
 from speech.ct2_weights import ModelWeights, WeightsError
-from speech.grammar import (Answer, Expected, Phrase, Route, compile_grammar, odia_to_devanagari, romanise,
-                            spoken_length, written_forms)
+from speech.grammar import (
+    Answer,
+    Expected,
+    Phrase,
+    Route,
+    compile_grammar,
+    odia_to_devanagari,
+    romanise,
+    spoken_length,
+    written_forms,
+)
 from speech.matcher import Scored, Scores, devanagari_tokens, stage_key
 
 HINDI, ODIA, ENGLISH = Route("hi", "hi"), Route("or", "hi"), Route("en", "en")

@@ -2,8 +2,8 @@
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.application_form import ValidateApplicationForm
-from tests.unit.helpers import say as render
 from tests.unit.helpers import DOMAIN, make_tracker, rendered
+from tests.unit.helpers import say as render
 
 VOICE = {"voice": {"outcome": "choice", "language": "or"}}
 

@@ -10,10 +10,19 @@ import pytest
 from channels import whatsapp_outbound as out
 from channels.graph_client import GraphClient
 from channels.outbox import Outbox
-from seva.privacy import mask_phone
 from channels.whatsapp_inbound import MalformedPayload, decode, parse
-from fakegraph.server import (FakeGraph, button_reply, envelope, list_reply, media_message, meta_json, status, text,
-                              validate_message)
+from fakegraph.server import (
+    FakeGraph,
+    button_reply,
+    envelope,
+    list_reply,
+    media_message,
+    meta_json,
+    status,
+    text,
+    validate_message,
+)
+from seva.privacy import mask_phone
 
 
 def test_batch_with_several_entries_changes_and_messages():
@@ -46,8 +55,8 @@ def test_sender_falls_back_to_business_scoped_user_id():
     assert note.messages[0].sender == "IN.123456"
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"object":"page","entry":[]}', b'{"object":"whatsapp_business_account"}',
-                                  b"\xff\xfe"])
+@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"object":"page","entry":[]}',
+                                  b'{"object":"whatsapp_business_account"}', b"\xff\xfe"])
 def test_malformed_bodies_are_refused(body):
     with pytest.raises(MalformedPayload):
         decode(body)
