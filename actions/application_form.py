@@ -84,10 +84,10 @@ class ValidateApplicationForm(FormValidationAction):
             del answers[tracker.get_slot("voice_answered")]
             dispatcher.utter_message(response="utter_voice_undone")
             return {"field_answer": None, "answers": answers, "voice_answered": None}
-        request = form_help.interruption(tracker, service) if field.type in form_help.FREE_TYPES else None
+        request = form_help.interruption(tracker, service, field.id) if field.type in form_help.FREE_TYPES else None
         result = validate(value, field, catalog(), today()) if request is None else None
         if result is not None and not result.ok and field.type not in form_help.FREE_TYPES:
-            request = form_help.interruption(tracker, service)  # "hello" is no district: maybe a request
+            request = form_help.interruption(tracker, service, field.id)  # "hello" is no district: a request?
         if request is not None:
             return self._offer_switch(dispatcher, tracker, service, field, request)
         assert result is not None  # validated above unless a request interrupted
@@ -105,8 +105,8 @@ class ValidateApplicationForm(FormValidationAction):
         """Slots to set for a message that is not an answer to the open question (a button of
         the switch offer or of a stuck question, a request for a person, an edit), else None."""
         intent = latest_intent(tracker)
-        if intent == "resume_form":
-            return {"pending_request": None}
+        if intent == "resume_form":  # continue: the next message answers this question, whatever it reads like
+            return {"pending_request": {"declined": field.id if field is not None else "confirm"}}
         if intent == "human_help" and form_help.sure(tracker):
             dispatcher.utter_message(response="utter_human_help")
             return {}
@@ -168,7 +168,7 @@ class ValidateApplicationForm(FormValidationAction):
             handled = self._not_an_answer(dispatcher, tracker, service, None)
             if handled is not None:
                 return {"confirm_answer": None, **handled}
-            request = form_help.interruption(tracker, service)
+            request = form_help.interruption(tracker, service, "confirm")
             if request is not None:
                 return {"confirm_answer": None, **self._offer_switch(dispatcher, tracker, service, None, request)}
         answer = parse_yes_no(str(value or ""))

@@ -108,14 +108,18 @@ def asked_for_page(tracker: Tracker) -> Optional[int]:
 
 
 # --------------------------------------------------------------------------- interruptions
-def interruption(tracker: Tracker, service: Optional[Service]) -> Optional[Dict[str, Any]]:
-    """What the citizen asked for instead of answering, or None for an answer.
+def interruption(tracker: Tracker, service: Optional[Service], question: str) -> Optional[Dict[str, Any]]:
+    """What the citizen asked for instead of answering ``question`` (a field id, or
+    "confirm"), or None for an answer.
 
     A request counts only when the NLU is sure of it; naming a service counts only when it
-    is another service than the one being applied for.
+    is another service than the one being applied for. Once the citizen chose to continue
+    this question, what they send next is their answer, even if it reads like a request.
     """
     intent = latest_intent(tracker)
     if intent not in INTERRUPTIONS or not sure(tracker):
+        return None
+    if (tracker.get_slot("pending_request") or {}).get("declined") == question:
         return None
     entities = {e["entity"]: e.get("value") for e in tracker.latest_message.get("entities") or []
                 if e.get("entity") in ("service", "reference", "department", "language")}

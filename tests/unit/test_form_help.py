@@ -127,9 +127,13 @@ def test_status_at_the_confirmation_offers_the_switch():
     assert slots["confirm_answer"] is None and said[0]["response"] == "utter_offer_switch"
 
 
-def test_continue_after_the_offer_asks_the_same_question_again():
-    slots, said = answer("/resume_form", intent="resume_form", slots={"pending_request": {"intent": "greet"}})
-    assert said == [] and slots["pending_request"] is None and "district" not in slots["answers"]
+def test_continue_after_the_offer_asks_the_same_question_again_and_takes_the_next_message():
+    slots, said = answer("/resume_form", intent="resume_form", answers={},
+                         slots={"pending_request": {"intent": "greet"}})
+    assert said == [] and slots["pending_request"] == {"declined": "applicant_name"} and slots["answers"] == {}
+    # the same words again are now the answer, not a request (no offer loop)
+    slots, said = answer("Seva Sadan", answers={}, intent="greet", confidence=0.95, slots=slots)
+    assert slots["answers"]["applicant_name"] == "Seva Sadan" and said == []
 
 
 def test_leaving_the_form_does_what_was_asked():
