@@ -21,11 +21,14 @@ class FreshClone(Stack):
 
     def __init__(self, clone):
         super().__init__(clone, extra_env={"APP_DB_URL": "sqlite:///var/seva.db", "SPEECH_ENABLED": "false"})
+        shutil.copy(ROOT / "credentials.yml", clone / "credentials.yml")
+
+    def write_endpoints(self):
+        """The repository's own endpoints.yml, with the action server's port (known once it listens)."""
         endpoints = (ROOT / "endpoints.yml").read_text(encoding="utf-8")
         assert 'db: "var/tracker.db"' in endpoints and "http://localhost:5055/webhook" in endpoints
         self.endpoints.write_text(endpoints.replace(
             "http://localhost:5055/webhook", f"http://127.0.0.1:{self.actions_port}/webhook"), encoding="utf-8")
-        shutil.copy(ROOT / "credentials.yml", clone / "credentials.yml")
 
     def _spawn(self, name, args):
         log = open(self.workdir / f"{name}.log", "ab")

@@ -36,24 +36,28 @@ def test_statuses_are_kept_with_their_error_code(tmp_path):
 
 
 @pytest.fixture
-def redis_url():
+def redis_url(tmp_path):
+    """A private redis-server on a Unix socket in tmp_path (no TCP port: none to pick, none to race for)."""
     binary = shutil.which("redis-server")
     assert binary, "redis-server is required (apt-get install redis-server; .ci/run installs it)"
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    path = tmp_path / "redis.sock"
+    process = subprocess.Popen([binary, "--port", "0", "--unixsocket", str(path), "--save", "", "--appendonly", "no"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(10)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            assert process.poll() is None, f"redis-server exited with {process.returncode}"
+            try:
+                with socket.socket(socket.AF_UNIX) as sock:
+                    sock.connect(str(path))
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server did not listen on its socket within 10 s"
+                time.sleep(0.05)
+        yield f"unix://{path}?db=0"
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 def test_redis_claims_once_across_instances(redis_url, tmp_path):
