@@ -14,15 +14,17 @@ import hmac
 import itertools
 import json
 import secrets
+import socket
 import threading
 import time
 import urllib.request
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from aiohttp import web
 
 TOKEN_DEFAULT = "fake-access-token"
+T = TypeVar("T")
 
 
 def meta_json(payload: Any) -> bytes:
@@ -142,7 +144,9 @@ class Media:
 
 
 class FakeGraph:
-    """The fake server. Thread-safe enough for tests: lists are appended on the server loop."""
+    """The fake server. Thread-safe enough for tests: lists are appended on the server loop,
+    and every record (a message, a read receipt, a refusal, a media download) wakes
+    ``wait_until``, so tests wait for evidence instead of sleeping."""
 
     def __init__(self, access_token: str = TOKEN_DEFAULT, app_secret: str = "fake-app-secret",
                  webhook_url: Optional[str] = None, phone_number_id: str = "106540352242922"):
@@ -152,9 +156,11 @@ class FakeGraph:
         self.phone_number_id = phone_number_id
         self.sent: List[Dict[str, Any]] = []  # accepted message bodies (not read receipts)
         self.sent_at: List[float] = []  # time.monotonic() of each accepted body, same order
-        self._arrived = threading.Condition()
+        self._changed = threading.Condition()  # notified whenever anything below is recorded
         self.reads: List[Dict[str, Any]] = []  # read receipts / typing indicators
         self.rejected: List[Tuple[int, Dict[str, Any]]] = []  # (error code, body)
+        self.refused: List[Tuple[str, Dict[str, Any]]] = []  # (failure mode, body) of injected failures
+        self.downloads: List[str] = []  # media ids whose bytes were served, in order
         self.attempts = 0
         self.failures: List[Failure] = []
         self.media: Dict[str, Media] = {}
@@ -175,16 +181,39 @@ class FakeGraph:
         with self._lock:
             self.failures.append(Failure(mode, 0, delay, until=time.monotonic() + seconds))
 
+    def _record(self, records: List[Any], item: Any) -> None:
+        with self._changed:
+            records.append(item)
+            self._changed.notify_all()
+
+    def wait_until(self, condition: Callable[[], T], timeout: float, what: str = "the condition") -> T:
+        """``condition()`` once it is truthy, re-checked whenever the fake records something;
+        TimeoutError naming ``what`` if it is still falsy after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                value = condition()
+                if value:
+                    return value
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"fake Graph API: no {what} within {timeout} s")
+                self._changed.wait(left)
+
     def wait_for_messages(self, wa_id: str, count: int, timeout: float) -> List[float]:
         """Arrival times of the messages to ``wa_id`` once there are ``count`` (or fewer at the timeout)."""
-        deadline = time.monotonic() + timeout
-        with self._arrived:
-            while True:
-                times = [at for body, at in zip(list(self.sent), list(self.sent_at)) if body.get("to") == wa_id]
-                left = deadline - time.monotonic()
-                if len(times) >= count or left <= 0:
-                    return times
-                self._arrived.wait(left)
+        def times() -> List[float]:
+            with self._changed:  # the two lists grow together under this lock
+                return [at for body, at in zip(self.sent, self.sent_at, strict=True) if body.get("to") == wa_id]
+        try:
+            self.wait_until(lambda: len(times()) >= count, timeout)
+        except TimeoutError:
+            pass
+        return times()
+
+    def wait_for_download(self, media_id: str, timeout: float = 60) -> None:
+        """Until the bytes of ``media_id`` were served (the channel has the voice note)."""
+        self.wait_until(lambda: media_id in self.downloads, timeout, f"download of media {media_id}")
 
     def add_media(self, data: bytes, mime_type: str = "audio/ogg; codecs=opus") -> str:
         media_id = str(10**15 + next(self._ids))
@@ -200,6 +229,8 @@ class FakeGraph:
             self.sent_at.clear()
             self.reads.clear()
             self.rejected.clear()
+            self.refused.clear()
+            self.downloads.clear()
             self.failures.clear()
             self.attempts = 0
 
@@ -244,16 +275,18 @@ class FakeGraph:
             return _error(100, "(#100) Invalid JSON", 400)
         problem = validate_message(body) if isinstance(body, dict) else "body must be an object"
         if problem:
-            self.rejected.append((100, body))
+            self._record(self.rejected, (100, body))
             return _error(100, "(#100) Invalid parameter", 400, problem)
         failure = self._next_failure() if body.get("status") != "read" else None
+        if failure is not None and failure.mode != "slow":
+            self._record(self.refused, (failure.mode, body))
         if failure is not None:
             if failure.mode == "500":
                 return _error(131000, "Something went wrong", 500)
             if failure.mode == "429":
                 return _error(130429, "Rate limit hit", 429)
             if failure.mode == "131047":
-                self.rejected.append((131047, body))
+                self._record(self.rejected, (131047, body))
                 return _error(131047, "Re-engagement message", 400,
                               "More than 24 hours have passed since the recipient last replied")
             if failure.mode == "hang":
@@ -262,12 +295,12 @@ class FakeGraph:
             if failure.mode == "slow":
                 await asyncio.sleep(failure.delay)
         if body.get("status") == "read":
-            self.reads.append(body)
+            self._record(self.reads, body)
             return web.json_response({"success": True})
-        with self._arrived:
+        with self._changed:
             self.sent.append(body)
             self.sent_at.append(time.monotonic())
-            self._arrived.notify_all()
+            self._changed.notify_all()
         wamid = "wamid.fake" + secrets.token_hex(10)
         return web.json_response({"messaging_product": "whatsapp",
                                   "contacts": [{"input": body["to"], "wa_id": body["to"]}],
@@ -291,29 +324,43 @@ class FakeGraph:
     async def _media_download(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
             return web.Response(status=401)
-        for media in self.media.values():
+        for media_id, media in list(self.media.items()):
             if media.url_token == request.match_info["token"] and time.monotonic() < media.url_expires:
+                self._record(self.downloads, media_id)
                 return web.Response(body=media.data, content_type=media.mime_type.split(";")[0])
         return web.Response(status=404)
 
     def start(self, port: int = 0) -> "FakeGraph":
-        """Run on a background thread with its own event loop; returns when it listens."""
+        """Run on a background thread with its own event loop; returns when it listens.
+
+        With the default ``port=0`` the kernel picks a free port as it binds the listening
+        socket, and ``self.port`` is read back from that socket: nothing can take it in between."""
         ready = threading.Event()
+        failure: List[BaseException] = []
 
         def run() -> None:
             self._loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self._loop)
-            self._runner = web.AppRunner(self.app(), access_log=None)
-            self._loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", port)
-            self._loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]
-            ready.set()
+            try:
+                self._runner = web.AppRunner(self.app(), access_log=None)
+                self._loop.run_until_complete(self._runner.setup())
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.bind(("127.0.0.1", port))
+                self.port = sock.getsockname()[1]
+                self._loop.run_until_complete(web.SockSite(self._runner, sock).start())
+            except BaseException as error:  # reported by start() on the caller's thread
+                failure.append(error)
+                return
+            finally:
+                ready.set()
             self._loop.run_forever()
 
         self._thread = threading.Thread(target=run, daemon=True, name="fake-graph")
         self._thread.start()
-        ready.wait(10)
+        if not ready.wait(30):
+            raise TimeoutError("fake Graph API did not start listening within 30 s")
+        if failure:
+            raise RuntimeError(f"fake Graph API could not start on port {port}") from failure[0]
         return self
 
     def stop(self) -> None:
@@ -363,7 +410,8 @@ def new_wamid() -> str:
 
 
 def envelope(messages: List[Dict[str, Any]] = (), statuses: List[Dict[str, Any]] = (),
-             contacts: Optional[List[Dict[str, Any]]] = None, phone_number_id: str = "106540352242922") -> Dict[str, Any]:
+             contacts: Optional[List[Dict[str, Any]]] = None,
+             phone_number_id: str = "106540352242922") -> Dict[str, Any]:
     value: Dict[str, Any] = {"messaging_product": "whatsapp",
                              "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id}}
     if messages:

@@ -65,7 +65,8 @@ class SimulatorGraph(FakeGraph):
         path = STATIC / name
         if "/" in name or name.startswith(".") or not path.is_file():
             raise web.HTTPNotFound()
-        return web.FileResponse(path, headers={"Content-Type": _STATIC_TYPES.get(path.suffix, "application/octet-stream")})
+        content_type = _STATIC_TYPES.get(path.suffix, "application/octet-stream")
+        return web.FileResponse(path, headers={"Content-Type": content_type})
 
     async def _config(self, request: web.Request) -> web.Response:
         return web.json_response({"numbers": PHONE_NUMBERS, "designer": self.rasa_url is not None})
@@ -75,7 +76,7 @@ class SimulatorGraph(FakeGraph):
         try:
             data = await request.json()
         except ValueError:
-            raise web.HTTPBadRequest(text="JSON expected")
+            raise web.HTTPBadRequest(text="JSON expected") from None
         sender = str(data.get("from") or "")
         if not sender.isdigit() or not 8 <= len(sender) <= 15:
             raise web.HTTPBadRequest(text="from must be a phone number in digits")
@@ -114,7 +115,7 @@ class SimulatorGraph(FakeGraph):
             since = int(request.query.get("since") or 0)
             reads_since = int(request.query.get("reads_since") or 0)
         except ValueError:
-            raise web.HTTPBadRequest(text="since and reads_since are positions")
+            raise web.HTTPBadRequest(text="since and reads_since are positions") from None
         sent, receipts = list(self.sent), list(self.reads)
         messages = [{"seq": i, "body": body} for i, body in enumerate(sent) if i >= since and body.get("to") == wa_id]
         reads = [{"id": r.get("message_id"), "typing": "typing_indicator" in r} for r in receipts[reads_since:]]

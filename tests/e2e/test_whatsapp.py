@@ -1,5 +1,10 @@
 """The WhatsApp channel against the real `rasa run` (trained model, real action server)
-and the fake Graph API, all on free loopback ports."""
+and the fake Graph API, all on free loopback ports.
+
+Nothing here sleeps and hopes. A turn is over when the channel has finished the message
+(its inbox row is gone: every reply sent, Stack.wait_answered); "no further reply" is
+checked behind a later message from the same citizen (a barrier: one citizen's messages are
+handled in order); "the voice note is being decoded" is the fake's record of its download."""
 import concurrent.futures
 import random
 import re
@@ -11,12 +16,24 @@ import urllib.request
 
 import pytest
 
-from fakegraph.server import (FakeGraph, button_reply, envelope, list_reply, media_message, meta_json, new_wamid,
-                              sign, status, text, validate_message)
-from seva.texts import render
+from fakegraph.server import (
+    FakeGraph,
+    button_reply,
+    envelope,
+    list_reply,
+    media_message,
+    meta_json,
+    new_wamid,
+    sign,
+    status,
+    text,
+    validate_message,
+)
+from seva import messages
 from seva.catalog import default_catalog
 from speech.clips import FIXTURES
 from tests.e2e.servers import MODEL, Stack
+from tests.unit.helpers import say
 
 SECRET, VERIFY = "e2e-app-secret", "e2e-verify-token"
 ANSWER_CLIPS = FIXTURES / "answers"
@@ -37,32 +54,32 @@ def stack(tmp_path_factory, fake):
         pytest.fail(f"no trained model at {MODEL}: run `make train` first")
     stack = Stack.for_whatsapp(tmp_path_factory.mktemp("wa"), fake, SECRET, VERIFY, WHATSAPP_GRAPH_TIMEOUT="2")
     stack.start_actions()
-    stack.start_rasa()
-    fake.webhook_url = stack.webhook_url
+    stack.start_rasa()  # and points the fake's webhooks at it
     yield stack
     stack.stop()
 
 
 def wait_for(fake, wa_id, count, timeout=60.0):
     """The bodies sent to ``wa_id`` once there are at least ``count`` (or fail)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sent = fake.messages_to(wa_id)
-        if len(sent) >= count:
-            return sent
-        time.sleep(0.05)
-    raise AssertionError(f"{wa_id}: expected {count} messages, got {fake.messages_to(wa_id)}")
-
-
-def quiet(fake, wa_id, seconds=1.5):
-    """The messages to ``wa_id`` after nothing new arrived for ``seconds``."""
-    last, since = -1, time.monotonic()
-    while time.monotonic() - since < seconds:
-        now = len(fake.messages_to(wa_id))
-        if now != last:
-            last, since = now, time.monotonic()
-        time.sleep(0.05)
+    try:
+        fake.wait_until(lambda: len(fake.messages_to(wa_id)) >= count, timeout, f"{count} messages to {wa_id}")
+    except TimeoutError:
+        raise AssertionError(f"{wa_id}: expected {count} messages, got {fake.messages_to(wa_id)}") from None
     return fake.messages_to(wa_id)
+
+
+def barrier(stack, fake, wa_id):
+    """Every message to ``wa_id``, once everything ``wa_id`` sent so far is finished.
+
+    A fresh message from the same citizen is handled after all their earlier ones and its
+    reply goes out after theirs: once it is answered, nothing is still on its way to them.
+    Its own reply (the last message) is "you are welcome"."""
+    message = text(wa_id, "/thank")
+    assert fake.deliver(envelope([message]))[-1] == 200
+    stack.wait_answered([message["id"]])
+    sent = fake.messages_to(wa_id)
+    assert sent and body_text(sent[-1]) == say("utter_you_are_welcome", "en"), sent
+    return sent
 
 
 def body_text(body):
@@ -74,12 +91,16 @@ def body_text(body):
     return ""
 
 
-def ask(fake, wa_id, message, expect=1):
+def ask(stack, fake, wa_id, message, expect=1):
+    """Send ``message``; the messages to ``wa_id`` since, once the channel has finished it
+    (at least ``expect`` of them)."""
     before = len(fake.messages_to(wa_id))
     codes = fake.deliver(envelope([message]))
     assert codes[-1] == 200
-    wait_for(fake, wa_id, before + expect)
-    return quiet(fake, wa_id)[before:]
+    stack.wait_answered([message["id"]])
+    replies = fake.messages_to(wa_id)[before:]
+    assert len(replies) >= expect, (expect, replies)
+    return replies
 
 
 def http(method, url, body=None, headers=None):
@@ -126,21 +147,21 @@ def test_bad_bodies_get_documented_codes_and_the_server_keeps_answering(stack, f
 
 def test_a_whole_odia_application_through_the_webhook(stack, fake):
     me = "919437000333"
-    replies = ask(fake, me, text(me, "ନମସ୍କାର"), expect=2)
+    replies = ask(stack, fake, me, text(me, "ନମସ୍କାର"), expect=2)
     assert ODIA.search(body_text(replies[0])) and replies[0]["type"] == "interactive"
-    replies = ask(fake, me, text(me, "ମୋତେ ଆୟ ପ୍ରମାଣପତ୍ର ଦରକାର"), expect=3)
+    replies = ask(stack, fake, me, text(me, "ମୋତେ ଆୟ ପ୍ରମାଣପତ୍ର ଦରକାର"), expect=3)
     assert "(1/5)" in body_text(replies[-1])
     for answer, step in [("ରମେଶ ସାହୁ", "(2/5)"), ("ଗୋପାଳ ସାହୁ", "(3/5)"), ("କଟକ", "(4/5)"), ("୬୦୦୦୦", "(5/5)")]:
-        replies = ask(fake, me, text(me, answer))
+        replies = ask(stack, fake, me, text(me, answer))
         assert step in body_text(replies[-1]), replies
     choice = replies[-1]["interactive"]
     assert choice["type"] == "list"  # four purposes: a list, within Meta's limits
     row = next(r for r in choice["action"]["sections"][0]["rows"] if r["id"] == "education")
-    replies = ask(fake, me, list_reply(me, row["id"], row["title"]))
+    replies = ask(stack, fake, me, list_reply(me, row["id"], row["title"]))
     summary = replies[-1]["interactive"]
     assert summary["type"] == "button" and "₹60,000" in summary["body"]["text"]
     yes = summary["action"]["buttons"][0]["reply"]
-    replies = ask(fake, me, button_reply(me, yes["id"], yes["title"]))
+    replies = ask(stack, fake, me, button_reply(me, yes["id"], yes["title"]))
     done = body_text(replies[-1])
     assert re.search(r"ORT-\w{4}-\w{4}", done) and ODIA.search(done)
     assert all(validate_message(b) is None for b in fake.messages_to(me))
@@ -150,7 +171,7 @@ def test_a_whole_odia_application_through_the_webhook(stack, fake):
 def test_each_inbound_message_is_marked_read_with_typing(stack, fake):
     me = "919800000003"
     message = text(me, "/thank")
-    ask(fake, me, message)
+    ask(stack, fake, me, message)
     reads = [r for r in fake.reads if r["message_id"] == message["id"]]
     assert reads and reads[0]["typing_indicator"] == {"type": "text"}
 
@@ -158,16 +179,16 @@ def test_each_inbound_message_is_marked_read_with_typing(stack, fake):
 def test_duplicates_sequential_concurrent_and_after_restart_get_one_reply(stack, fake):
     me = "919800000004"
     message = text(me, "/thank", wamid=new_wamid())
-    ask(fake, me, message)
+    ask(stack, fake, me, message)
     assert fake.deliver(envelope([message]))[-1] == 200  # Meta re-delivers
     with concurrent.futures.ThreadPoolExecutor(4) as pool:  # and at the same moment
         codes = list(pool.map(lambda _: fake.deliver(envelope([message]), retries=0)[-1], range(4)))
     assert codes == [200] * 4
-    assert len(quiet(fake, me, 2.0)) == 1
+    assert len(barrier(stack, fake, me)) == 2  # the one reply, and the barrier's
     stack.stop_rasa()
     stack.start_rasa()
     assert fake.deliver(envelope([message]))[-1] == 200
-    assert len(quiet(fake, me, 2.0)) == 1
+    assert len(barrier(stack, fake, me)) == 3  # and nothing to the re-delivery after the restart
 
 
 def test_fifty_senders_five_messages_each_concurrently(stack, fake):
@@ -176,14 +197,15 @@ def test_fifty_senders_five_messages_each_concurrently(stack, fake):
     expected = ["greet", "greet", "list", "help", "thanks", "bye"]
 
     def citizen(wa_id):
-        for step in script:
-            assert fake.deliver(envelope([text(wa_id, step)]), retries=5)[-1] == 200
-            time.sleep(0.05)
+        ids = []
+        for step in script:  # one after another: each is acknowledged before the next is sent
+            message = text(wa_id, step)
+            assert fake.deliver(envelope([message]), retries=5)[-1] == 200
+            ids.append(message["id"])
+        return ids
     with concurrent.futures.ThreadPoolExecutor(25) as pool:
-        list(pool.map(citizen, senders))
-    for wa_id in senders:
-        sent = wait_for(fake, wa_id, len(expected), timeout=120)
-    time.sleep(2)
+        ids = [i for sent in pool.map(citizen, senders) for i in sent]
+    stack.wait_answered(ids, timeout=300)  # distinct messages: when all are finished, all replies are out
     for wa_id in senders:
         sent = fake.messages_to(wa_id)
         kinds = []
@@ -196,20 +218,22 @@ def test_fifty_senders_five_messages_each_concurrently(stack, fake):
 
 
 def test_a_graph_outage_of_errors_throttling_and_timeouts_then_each_reply_arrives_once(stack, fake):
-    """For about 4 s every send fails: 500s, then 429s, then requests that hang past the
-    client's 2 s timeout without reaching "Meta". Three citizens write meanwhile."""
+    """The next six sends fail, whenever they come: two 500s, two 429s, then two requests
+    that hang past the client's 2 s timeout without reaching "Meta". Three citizens write
+    meanwhile; each reply is retried through the outage and arrives once."""
     people = [f"91980000050{n}" for n in range(3)]
-    fake.fail_for("500", 1.5)
-    fake.fail_for("429", 2.5)
-    fake.fail_for("hang", 4.0, delay=3.0)
-    start = time.monotonic()
+    outage = ["500", "500", "429", "429", "hang", "hang"]
+    for mode in dict.fromkeys(outage):
+        fake.fail(mode, outage.count(mode), delay=3.0 if mode == "hang" else 0.0)
+    refused_before = len(fake.refused)
+    messages = [text(me, "/thank") for me in people]
+    for message in messages:
+        assert fake.deliver(envelope([message]))[-1] == 200
+    stack.wait_answered([m["id"] for m in messages])  # sent in the end, or given up
+    assert [mode for mode, _ in fake.refused[refused_before:]] == outage  # the outage happened, to these sends
+    assert {body["to"] for _, body in fake.refused[refused_before:]} <= set(people)
     for me in people:
-        assert fake.deliver(envelope([text(me, "/thank")]))[-1] == 200
-    for me in people:
-        wait_for(fake, me, 1, timeout=60)
-    assert time.monotonic() - start > 4.0  # nothing got through during the outage
-    for me in people:
-        assert [body_text(b) for b in quiet(fake, me, 3.0)] == [render("utter_you_are_welcome", "en")], me
+        assert [body_text(b) for b in fake.messages_to(me)] == [say("utter_you_are_welcome", "en")], me
     assert "retrying" in stack.log_text() and "gave up" not in stack.log_text()
 
 
@@ -217,24 +241,22 @@ def test_closed_window_error_is_logged_not_retried(stack, fake):
     me = "919800000006"
     attempts = fake.attempts
     fake.fail("131047", 1)
-    assert fake.deliver(envelope([text(me, "/thank")]))[-1] == 200
-    deadline = time.monotonic() + 30
-    while "131047" not in stack.log_text() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(1.0)
+    message = text(me, "/thank")
+    assert fake.deliver(envelope([message]))[-1] == 200
+    stack.wait_answered([message["id"]])  # its reply was sent or given up: no retry can follow
     assert "131047" in stack.log_text()
     assert fake.attempts - attempts <= 2  # the failed send (not retried) and at most the read receipt
     assert fake.messages_to(me) == []
     assert me not in stack.log_text() and "91******0006" in stack.log_text()
-    replies = ask(fake, me, text(me, "/thank"))  # the conversation goes on
-    assert [body_text(b) for b in replies] == [render("utter_you_are_welcome", "en")]
+    replies = ask(stack, fake, me, text(me, "/thank"))  # the conversation goes on
+    assert [body_text(b) for b in replies] == [say("utter_you_are_welcome", "en")]
 
 
 @pytest.mark.parametrize("kind", ["image", "location", "document", "sticker", "contacts", "unsupported"])
 def test_other_message_types_get_a_short_reply(stack, fake, kind):
     me = f"9198000001{['image', 'location', 'document', 'sticker', 'contacts', 'unsupported'].index(kind):02d}"
     message = media_message(me, kind)
-    replies = ask(fake, me, message)
+    replies = ask(stack, fake, me, message)
     assert "I can only read text messages" in body_text(replies[0])
 
 
@@ -245,7 +267,7 @@ def test_reactions_are_ignored_and_statuses_never_reach_rasa(stack, fake):
     assert fake.deliver(envelope([reaction]))[-1] == 200
     failed = status("wamid.sent1", me, "failed", 131047)
     assert fake.deliver(envelope(statuses=[failed, status("wamid.sent2", me, "delivered")]))[-1] == 200
-    assert quiet(fake, me, 2.0) == []
+    assert len(barrier(stack, fake, me)) == 1  # the barrier's reply only
     db = stack.app_db_url[len("sqlite:///"):]
     deadline = time.monotonic() + 10
     rows = []
@@ -263,7 +285,7 @@ def voice(fake, sender, clip_name):
 
 def test_english_voice_note_is_echoed_and_starts_the_income_certificate_form(stack, fake):
     me = "919800000021"  # first message ever: no language yet, so speech detects English
-    replies = ask(fake, me, voice(fake, me, "en_income.ogg"), expect=4)
+    replies = ask(stack, fake, me, voice(fake, me, "en_income.ogg"), expect=4)
     assert body_text(replies[0]).startswith("🎤 I heard: “I want to apply for an income certificate")
     assert "income certificate" in body_text(replies[1]).lower()  # the service card
     assert body_text(replies[-1]).startswith("(1/5)")  # the form's first question
@@ -271,8 +293,8 @@ def test_english_voice_note_is_echoed_and_starts_the_income_certificate_form(sta
 
 def test_a_hindi_voice_note_is_matched_not_transcribed_and_answered_in_hindi(stack, fake):
     me = "919800000022"
-    ask(fake, me, text(me, "नमस्ते"), expect=2)
-    replies = ask(fake, me, voice(fake, me, "hi_income.ogg"))
+    ask(stack, fake, me, text(me, "नमस्ते"), expect=2)
+    replies = ask(stack, fake, me, voice(fake, me, "hi_income.ogg"))
     assert not body_text(replies[0]).startswith("🎤 मैंने सुना")  # never a garbage Hindi transcript
     assert body_text(replies[0]).startswith("🎤")  # what was understood, or that it was not
     assert all(DEVANAGARI.search(body_text(r)) for r in replies), replies
@@ -302,27 +324,27 @@ def test_a_citizen_applies_by_voice_service_district_yes_and_confirmation(stack,
     citizen = VOICE_CITIZENS[lang]
     me, catalog = citizen["me"], default_catalog()
     service = catalog.get("national_family_benefit_scheme")
-    ask(fake, me, text(me, citizen["hello"]), expect=2)
+    ask(stack, fake, me, text(me, citizen["hello"]), expect=2)
     # the spoken request starts the right service
-    replies = ask(fake, me, spoken_answer(fake, me, citizen["service"]), expect=3)
-    assert body_text(replies[0]) == render("utter_voice_understood", lang, choice=service.name(lang)), replies
+    replies = ask(stack, fake, me, spoken_answer(fake, me, citizen["service"]), expect=3)
+    assert body_text(replies[0]) == messages.text("voice_understood", lang, choice=service.name(lang)), replies
     assert "(1/6)" in body_text(replies[-1])
-    assert "(2/6)" in body_text(ask(fake, me, text(me, citizen["name"]))[-1])
+    assert "(2/6)" in body_text(ask(stack, fake, me, text(me, citizen["name"]))[-1])
     # the district, by voice: shown as taken, with the way to take it back
     clip, district = citizen["district"]
-    replies = ask(fake, me, spoken_answer(fake, me, clip), expect=2)
-    assert body_text(replies[0]) == render("utter_voice_chose_undo", lang,
+    replies = ask(stack, fake, me, spoken_answer(fake, me, clip), expect=2)
+    assert body_text(replies[0]) == messages.text("voice_chose_undo", lang,
                                            choice=catalog.districts[district].name(lang)), replies
     assert "(3/6)" in body_text(replies[-1])
     for typed, step in [(citizen["deceased"], "(4/6)"), ("12/03/2024", "(5/6)"), ("45", "(6/6)")]:
-        assert step in body_text(ask(fake, me, text(me, typed))[-1])
+        assert step in body_text(ask(stack, fake, me, text(me, typed))[-1])
     # a yes/no question answered by voice
-    replies = ask(fake, me, spoken_answer(fake, me, citizen["yes"]), expect=2)
+    replies = ask(stack, fake, me, spoken_answer(fake, me, citizen["yes"]), expect=2)
     assert body_text(replies[0]).startswith("🎤") and citizen["script"].search(body_text(replies[0]))
     summary = replies[-1]
     assert summary["type"] == "interactive" and catalog.districts[district].name(lang) in body_text(summary)
     # the confirmation, by voice
-    replies = ask(fake, me, spoken_answer(fake, me, citizen["yes"]), expect=2)
+    replies = ask(stack, fake, me, spoken_answer(fake, me, citizen["yes"]), expect=2)
     done = body_text(replies[-1])
     assert re.search(r"ORT-\w{4}-\w{4}", done) and citizen["script"].search(done), replies
     assert all(validate_message(b) is None for b in fake.messages_to(me))
@@ -330,21 +352,22 @@ def test_a_citizen_applies_by_voice_service_district_yes_and_confirmation(stack,
 
 def test_speech_that_answers_nothing_gets_the_choices_again_never_a_transcript(stack, fake):
     me = "919437000602"
-    ask(fake, me, text(me, "ନମସ୍କାର"), expect=2)
-    replies = ask(fake, me, text(me, "ମୋତେ ଜାତୀୟ ପାରିବାରିକ ସହାୟତା ଯୋଜନା ଦରକାର"), expect=3)
+    ask(stack, fake, me, text(me, "ନମସ୍କାର"), expect=2)
+    replies = ask(stack, fake, me, text(me, "ମୋତେ ଜାତୀୟ ପାରିବାରିକ ସହାୟତା ଯୋଜନା ଦରକାର"), expect=3)
     assert "(1/6)" in body_text(replies[-1])
-    ask(fake, me, text(me, "ସୁନୀତା ପ୍ରଧାନ"))
-    replies = ask(fake, me, spoken_answer(fake, me, "or_none_none_45258609_r0.ogg"), expect=2)  # the weather
-    assert body_text(replies[0]) == render("utter_voice_unclear", "or"), replies
+    ask(stack, fake, me, text(me, "ସୁନୀତା ପ୍ରଧାନ"))
+    replies = ask(stack, fake, me, spoken_answer(fake, me, "or_none_none_45258609_r0.ogg"), expect=2)  # the weather
+    assert body_text(replies[0]) == say("utter_voice_unclear", "or"), replies
     assert "(2/6)" in body_text(replies[-1])  # the district question again
     assert not any("🎤" in body_text(r) and ("“" in body_text(r)) for r in replies)
 
 
 def test_another_users_text_is_answered_while_a_long_voice_note_is_transcribed(stack, fake):
     talker, typist = "919800000023", "919800000024"
-    assert fake.deliver(envelope([voice(fake, talker, "long_speech.ogg")]))[-1] == 200
-    time.sleep(0.5)  # the voice note is downloaded and decoding has begun
-    replies = ask(fake, typist, text(typist, "hello"), expect=1)
+    note = voice(fake, talker, "long_speech.ogg")
+    assert fake.deliver(envelope([note]))[-1] == 200
+    fake.wait_for_download(note["audio"]["id"])  # the channel has the voice note: decoding begins
+    replies = ask(stack, fake, typist, text(typist, "hello"), expect=1)
     assert replies and fake.messages_to(talker) == []  # answered while the long note is still decoding
     echo = wait_for(fake, talker, 1, timeout=120)[0]
     assert body_text(echo).startswith("🎤 I heard:") and "scholarship" in body_text(echo)
@@ -352,15 +375,15 @@ def test_another_users_text_is_answered_while_a_long_voice_note_is_transcribed(s
 
 def test_unusable_voice_notes_get_a_clear_reply_in_the_users_language(stack, fake):
     me = "919800000025"
-    ask(fake, me, text(me, "ନମସ୍କାର"), expect=2)
+    ask(stack, fake, me, text(me, "ନମସ୍କାର"), expect=2)
     for clip, kind in [("corrupt.ogg", "corrupt"), ("too_long.ogg", "too_long"), ("not_audio.ogg", "not_audio"),
                        ("silent.ogg", "silent")]:
-        replies = ask(fake, me, voice(fake, me, clip))
-        assert body_text(replies[0]) == render(f"utter_voice_{kind}", "or", seconds="120", megabytes="16"), clip
+        replies = ask(stack, fake, me, voice(fake, me, clip))
+        assert body_text(replies[0]) == say(f"utter_voice_{kind}", "or", seconds="120", megabytes="16"), clip
     big = fake.add_media(b"OggS" + b"\0" * (16 * 1024 * 1024 + 1))
-    replies = ask(fake, me, media_message(me, "audio", big, mime_type="audio/ogg", voice=True))
-    assert body_text(replies[0]) == render("utter_voice_too_large", "or", seconds="120", megabytes="16")
-    replies = ask(fake, me, text(me, "ମୋ ଆବେଦନର ସ୍ଥିତି"))  # the conversation goes on
+    replies = ask(stack, fake, me, media_message(me, "audio", big, mime_type="audio/ogg", voice=True))
+    assert body_text(replies[0]) == say("utter_voice_too_large", "or", seconds="120", megabytes="16")
+    replies = ask(stack, fake, me, text(me, "ମୋ ଆବେଦନର ସ୍ଥିତି"))  # the conversation goes on
     assert replies and ODIA.search(body_text(replies[-1]))
     assert "Traceback" not in stack.log_text()
 
@@ -376,9 +399,7 @@ def test_a_duplicate_storm_gets_one_reply_per_message(stack, fake):
         codes = list(pool.map(lambda m: fake.deliver(envelope([m]), retries=3)[-1], deliveries))
     assert codes == [200] * len(deliveries)
     for wa_id in senders:
-        wait_for(fake, wa_id, 5, timeout=120)
-    for wa_id in senders:
-        assert len(quiet(fake, wa_id, 3.0)) == 5, wa_id
+        assert len(barrier(stack, fake, wa_id)) == 5 + 1, wa_id  # one reply per message, and the barrier's
 
 
 def test_a_flood_from_one_number_does_not_starve_another(stack, fake):
@@ -399,14 +420,15 @@ def test_a_flood_from_one_number_does_not_starve_another(stack, fake):
 
     baseline = timed_turns(citizen, 3)
     start = time.monotonic()
+    flood_messages = [text(flooder, "/thank") for _ in range(60)]
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        flood = pool.map(lambda _: fake.deliver(envelope([text(flooder, "/thank")]), retries=3)[-1], range(60))
+        flood = pool.map(lambda m: fake.deliver(envelope([m]), retries=3)[-1], flood_messages)
         during = timed_turns(citizen, 5)
         assert list(flood) == [200] * 60
-    quiet(fake, flooder, 3.0)
+    stack.wait_answered([m["id"] for m in flood_messages])
     elapsed = time.monotonic() - start
     replies = [body_text(b) for b in fake.messages_to(flooder)]
-    notice = render("utter_rate_limited", "en")
+    notice = messages.text("rate_limited", "en")
     print(f"\ncitizen reply s: before the flood {sorted(baseline)}, during {sorted(during)};"
           f" flooder: {len(replies)} replies to 60 messages in {elapsed:.1f} s")
     assert replies.count(notice) == 1
@@ -414,14 +436,14 @@ def test_a_flood_from_one_number_does_not_starve_another(stack, fake):
     assert len(during) == 5 and len(fake.messages_to(citizen)) == 8  # every citizen message answered once
 
 
-def tap(fake, me, reply, button=0):
+def tap(stack, fake, me, reply, button=0):
     """Tap a reply button (or list row) of the interactive message ``reply``."""
     action = reply["interactive"]["action"]
     if "buttons" in action:
         choice = action["buttons"][button]["reply"]
-        return ask(fake, me, button_reply(me, choice["id"], choice["title"]))
+        return ask(stack, fake, me, button_reply(me, choice["id"], choice["title"]))
     row = action["sections"][0]["rows"][button]
-    return ask(fake, me, list_reply(me, row["id"], row["title"]))
+    return ask(stack, fake, me, list_reply(me, row["id"], row["title"]))
 
 
 def applications_of(stack, me):
@@ -433,25 +455,25 @@ def applications_of(stack, me):
 
 def test_action_server_down_gets_an_apology_and_leaves_no_half_application(stack, fake):
     me = "919800000400"
-    ask(fake, me, text(me, "नमस्ते"), expect=2)
-    ask(fake, me, text(me, "मुझे आय प्रमाण पत्र चाहिए"), expect=3)
-    ask(fake, me, text(me, "सुनीता देवी"))
-    ask(fake, me, text(me, "रामलाल"))
+    ask(stack, fake, me, text(me, "नमस्ते"), expect=2)
+    ask(stack, fake, me, text(me, "मुझे आय प्रमाण पत्र चाहिए"), expect=3)
+    ask(stack, fake, me, text(me, "सुनीता देवी"))
+    ask(stack, fake, me, text(me, "रामलाल"))
     stack.stop_actions(signal.SIGKILL)
-    sorry = render("utter_try_again", "hi")
-    replies = ask(fake, me, text(me, "कटक"))  # mid-form, while the action server is down
+    sorry = messages.text("try_again", "hi")
+    replies = ask(stack, fake, me, text(me, "कटक"))  # mid-form, while the action server is down
     assert [body_text(b) for b in replies] == [sorry]
     stack.start_actions()
-    replies = ask(fake, me, text(me, "कटक"))  # sent again: the form goes on from the same question
+    replies = ask(stack, fake, me, text(me, "कटक"))  # sent again: the form goes on from the same question
     assert "(4/5)" in body_text(replies[-1]) and DEVANAGARI.search(body_text(replies[-1]))
-    replies = ask(fake, me, text(me, "60000"))
-    summary = tap(fake, me, replies[-1])[-1]
+    replies = ask(stack, fake, me, text(me, "60000"))
+    summary = tap(stack, fake, me, replies[-1])[-1]
     assert summary["type"] == "interactive" and "₹60,000" in body_text(summary)
     stack.stop_actions(signal.SIGKILL)
-    assert [body_text(b) for b in tap(fake, me, summary)] == [sorry]  # "yes" while it is down
+    assert [body_text(b) for b in tap(stack, fake, me, summary)] == [sorry]  # "yes" while it is down
     assert applications_of(stack, me) == []
     stack.start_actions()
-    done = body_text(tap(fake, me, summary)[-1])
+    done = body_text(tap(stack, fake, me, summary)[-1])
     assert re.search(r"ORT-\w{4}-\w{4}", done) and DEVANAGARI.search(done)
     assert len(applications_of(stack, me)) == 1
     assert "Traceback" not in stack.log_text("actions")
@@ -463,49 +485,48 @@ def test_rasa_killed_mid_form_resumes_and_no_acknowledged_message_is_dropped(sta
     the voice note (its handling had begun), and the typed answer is processed: the form
     goes on from where it was."""
     me = "919437000401"
-    ask(fake, me, text(me, "ନମସ୍କାର"), expect=2)
-    ask(fake, me, text(me, "ମୋତେ ଆୟ ପ୍ରମାଣପତ୍ର ଦରକାର"), expect=3)
-    ask(fake, me, text(me, "ରମେଶ ସାହୁ"))
-    replies = ask(fake, me, text(me, "ଗୋପାଳ ସାହୁ"))
+    ask(stack, fake, me, text(me, "ନମସ୍କାର"), expect=2)
+    ask(stack, fake, me, text(me, "ମୋତେ ଆୟ ପ୍ରମାଣପତ୍ର ଦରକାର"), expect=3)
+    ask(stack, fake, me, text(me, "ରମେଶ ସାହୁ"))
+    replies = ask(stack, fake, me, text(me, "ଗୋପାଳ ସାହୁ"))
     assert "(3/5)" in body_text(replies[-1])
     before = len(fake.messages_to(me))
     note = voice(fake, me, "long_speech.ogg")
+    typed = text(me, "କଟକ")
     assert fake.deliver(envelope([note]))[-1] == 200
-    assert fake.deliver(envelope([text(me, "କଟକ")]))[-1] == 200
-    deadline = time.monotonic() + 30
-    while not [r for r in fake.reads if r["message_id"] == note["id"]] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(1.0)  # the voice note (50 s of speech) is being decoded; the answer waits behind it
-    assert len(fake.messages_to(me)) == before
+    assert fake.deliver(envelope([typed]))[-1] == 200
+    fake.wait_for_download(note["audio"]["id"])  # its handling has begun: the channel has the audio
+    assert len(fake.messages_to(me)) == before  # 50 s of speech being decoded; the answer waits behind it
     stack.stop_rasa(signal.SIGKILL)
     stack.start_rasa()
-    replies = [body_text(b) for b in wait_for(fake, me, before + 2, timeout=60)[before:]]
-    assert replies[0] == render("utter_interrupted", "or")
+    stack.wait_answered([note["id"], typed["id"]])
+    replies = [body_text(b) for b in fake.messages_to(me)[before:]]
+    assert len(replies) == 2, replies
+    assert replies[0] == messages.text("interrupted", "or")
     assert "(4/5)" in replies[1] and ODIA.search(replies[1])
-    assert len(quiet(fake, me, 3.0)) == before + 2
     assert "acknowledged but not finished" in stack.log_text()
 
 
 def test_reference_numbers_cannot_be_enumerated_through_the_webhook(stack, fake):
     """Another number asking for a real reference gets exactly the answer a made-up one gets."""
     owner, prober = "919800000402", "919800000403"
-    ask(fake, owner, text(owner, "hello"), expect=2)
-    ask(fake, owner, text(owner, "I need an income certificate"), expect=3)
+    ask(stack, fake, owner, text(owner, "hello"), expect=2)
+    ask(stack, fake, owner, text(owner, "I need an income certificate"), expect=3)
     replies = None
     for answer in ["Anita Das", "Bikash Das", "Puri", "45000"]:
-        replies = ask(fake, owner, text(owner, answer))
-    summary = tap(fake, owner, replies[-1])[-1]
-    reference = re.search(r"ORT-\w{4}-\w{4}", body_text(tap(fake, owner, summary)[-1])).group(0)
+        replies = ask(stack, fake, owner, text(owner, answer))
+    summary = tap(stack, fake, owner, replies[-1])[-1]
+    reference = re.search(r"ORT-\w{4}-\w{4}", body_text(tap(stack, fake, owner, summary)[-1])).group(0)
     made_up = "ORT-" + "".join("7" if c.isdigit() else "K" if c.isalpha() else c for c in reference[4:])
-    ask(fake, prober, text(prober, "hello"), expect=2)
+    ask(stack, fake, prober, text(prober, "hello"), expect=2)
     answers = {}
     for guess in [reference, made_up]:
-        replies = ask(fake, prober, text(prober, f"What is the status of {guess}?"))
+        replies = ask(stack, fake, prober, text(prober, f"What is the status of {guess}?"))
         answers[guess] = [body_text(b).replace(guess, "<ref>") for b in replies]
     assert answers[reference] == answers[made_up]
     shown = " ".join(answers[reference])
     assert "Anita" not in shown and "Puri" not in shown and "45,000" not in shown
-    mine = body_text(ask(fake, owner, text(owner, f"What is the status of {reference}?"))[-1])
+    mine = body_text(ask(stack, fake, owner, text(owner, f"What is the status of {reference}?"))[-1])
     assert reference in mine and mine not in answers[reference]
 
 
