@@ -89,7 +89,7 @@ class ValidateApplicationForm(FormValidationAction):
         if result is not None and not result.ok and field.type not in form_help.FREE_TYPES:
             request = form_help.interruption(tracker, service, field.id)  # "hello" is no district: a request?
         if request is not None:
-            return self._offer_switch(dispatcher, tracker, service, field, request)
+            return {"field_answer": None, **self._offer_switch(dispatcher, tracker, service, field, request)}
         assert result is not None  # validated above unless a request interrupted
         if not result.ok:
             dispatcher.utter_message(response=f"utter_invalid_{result.error}", **result.details)

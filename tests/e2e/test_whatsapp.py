@@ -541,3 +541,30 @@ def test_logs_never_show_a_phone_number_or_an_answer_in_full(stack, fake):
     assert not leaked, leaked[:5]
     for personal in ["ରମେଶ ସାହୁ", "ଗୋପାଳ ସାହୁ", "୬୦୦୦୦", "सुनीता देवी", "Anita Das", "Bikash Das"]:  # answers
         assert personal not in logs, personal
+
+
+# ------------------------------------------------------------------ a citizen never stuck
+def edit_of(sender, original_id, body):
+    """A WhatsApp ``edit`` update (shape of pywa's tests/data/updates/edit_message.json)."""
+    return {"from": sender, "id": new_wamid(), "timestamp": str(int(time.time())), "type": "edit",
+            "edit": {"original_message_id": original_id, "message": {"type": "text", "text": {"body": body}}}}
+
+
+def test_a_stuck_district_gets_a_list_a_hello_is_no_answer_and_an_edit_changes_the_last_answer(stack, fake):
+    me = "919437000444"
+    ask(stack, fake, me, text(me, "I want an income certificate"), expect=2)
+    ask(stack, fake, me, text(me, "Ramesh Sahoo"))
+    assert "(3/5)" in body_text(ask(stack, fake, me, text(me, "Gopal Sahoo"))[-1])
+    offer = ask(stack, fake, me, text(me, "hello"))  # a greeting is not a district
+    assert offer[0]["type"] == "interactive" and "income" in body_text(offer[0]).lower()
+    assert [b["reply"]["id"] for b in offer[0]["interactive"]["action"]["buttons"]] == ["/resume_form", "/switch_form"]
+    ask(stack, fake, me, text(me, "zzz qqq"))
+    stuck = ask(stack, fake, me, text(me, "Kottac"))[-1]
+    rows = stuck["interactive"]["action"]["sections"][0]["rows"]
+    assert stuck["interactive"]["type"] == "list" and len(rows) <= 10
+    assert rows[0]["id"] == "cuttack" and [r["id"] for r in rows[-2:]] == ["/cancel", "/human_help"]
+    district = list_reply(me, "puri", "Puri")
+    assert "(4/5)" in body_text(ask(stack, fake, me, district)[-1])
+    changed = ask(stack, fake, me, edit_of(me, district["id"], "Cuttack"), expect=2)
+    assert "Cuttack" in body_text(changed[0]) and "(4/5)" in body_text(changed[-1])
+    assert all(validate_message(b) is None for b in fake.messages_to(me))

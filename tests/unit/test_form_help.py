@@ -21,7 +21,7 @@ def answer(text, lang="en", answers=None, intent="inform", confidence=1.0, slots
            service="income_certificate", slot="field_answer", entities=()):
     """Validate one message as the answer to the open question; (slots set, what was said)."""
     values = {"language": lang, "service": service, "answers": dict(INCOME if answers is None else answers),
-              "requested_slot": slot, **(slots or {})}
+              "requested_slot": slot, **(slots or {}), slot: text}  # as the form's from_text mapping sets it
     tracker = make_tracker(values, text=text, intent=intent, entities=entities, active_loop="application_form")
     tracker.latest_message["intent"]["confidence"] = confidence
     tracker.latest_message["metadata"] = metadata or {}
@@ -99,7 +99,7 @@ def test_an_accepted_answer_clears_the_refusals():
 @pytest.mark.parametrize("lang, hello", [("en", "hello"), ("hi", "नमस्ते"), ("or", "ନମସ୍କାର")])
 def test_hello_mid_form_is_not_taken_as_a_name(lang, hello):
     slots, said = answer(hello, lang, answers={}, intent="greet", confidence=0.97)
-    assert "applicant_name" not in slots["answers"]
+    assert "applicant_name" not in slots["answers"] and slots["field_answer"] is None  # the question stays open
     assert slots["pending_request"]["intent"] == "greet"
     assert [m["response"] for m in said] == ["utter_offer_switch"]
     assert [b["payload"] for b in said[0]["buttons"]] == ["/resume_form", "/switch_form"]
