@@ -27,7 +27,8 @@ def test_intent_accuracy_per_form_stays_above_its_threshold():
     for form in (*FORMS, "overall"):
         print(f"{form:8} accuracy {results[form]['accuracy']:.3f}  macro-F1 {results[form]['macro_f1']:.3f}"
               f"  (threshold {thresholds[form]}, {results[form]['n']} messages)")
-    misses = [f"  [{ex.form}] {ex.text!r}: {ex.intent} -> {p}" for ex, p in zip(examples, predicted) if ex.intent != p]
+    misses = [f"  [{ex.form}] {ex.text!r}: {ex.intent} -> {p}"
+              for ex, p in zip(examples, predicted, strict=True) if ex.intent != p]
     print("misclassified:", *misses, sep="\n")
     low = {f: round(results[f]["accuracy"], 3) for f in (*FORMS, "overall") if results[f]["accuracy"] < thresholds[f]}
     assert not low, f"below threshold: {low}"
