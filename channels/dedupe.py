@@ -16,7 +16,8 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from seva.db import in_writer_thread, make_engine
+from seva import clock
+from seva.db import UTCDateTime, in_writer_thread, make_engine
 
 KEEP_DAYS = 8  # Meta retries for 7 days
 
@@ -24,7 +25,7 @@ metadata = sa.MetaData()
 inbound = sa.Table(
     "whatsapp_inbound", metadata,
     sa.Column("message_id", sa.String(200), primary_key=True),
-    sa.Column("claimed_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("claimed_at", UTCDateTime, nullable=False, index=True),
 )
 statuses = sa.Table(
     "whatsapp_statuses", metadata,
@@ -34,7 +35,7 @@ statuses = sa.Table(
     sa.Column("recipient", sa.String(64), nullable=False),
     sa.Column("error_code", sa.Integer, nullable=True),
     sa.Column("error_title", sa.Text, nullable=True),
-    sa.Column("received_at", sa.DateTime, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
 )
 
 
@@ -47,14 +48,14 @@ class SQLMessageLog:
         self._prune()
 
     def _prune(self) -> None:
-        cutoff = dt.datetime.utcnow() - dt.timedelta(days=KEEP_DAYS)
+        cutoff = clock.now_utc() - dt.timedelta(days=KEEP_DAYS)
         with self.engine.begin() as conn:
             conn.execute(inbound.delete().where(inbound.c.claimed_at < cutoff))
 
     def _claim(self, message_id: str) -> bool:
         try:
             with self.engine.begin() as conn:
-                conn.execute(inbound.insert().values(message_id=message_id, claimed_at=dt.datetime.utcnow()))
+                conn.execute(inbound.insert().values(message_id=message_id, claimed_at=clock.now_utc()))
             return True
         except IntegrityError:
             return False
@@ -76,7 +77,7 @@ class SQLMessageLog:
         with self.engine.begin() as conn:
             conn.execute(statuses.insert().values(
                 message_id=message_id, status=status, recipient=recipient, error_code=error_code,
-                error_title=error_title, received_at=dt.datetime.utcnow()))
+                error_title=error_title, received_at=clock.now_utc()))
 
     async def record_status(self, message_id: str, status: str, recipient: str,
                             error_code: Optional[int] = None, error_title: Optional[str] = None) -> None:
@@ -98,7 +99,7 @@ class RedisMessageLog(SQLMessageLog):
 
     async def claim(self, message_id: str) -> bool:
         key = f"seva:wa:inbound:{message_id}"
-        return bool(await self.redis.set(key, json.dumps(dt.datetime.utcnow().isoformat()), nx=True,
+        return bool(await self.redis.set(key, json.dumps(clock.now_utc().isoformat()), nx=True,
                                          ex=KEEP_DAYS * 86400))
 
     async def is_claimed(self, message_id: str) -> bool:

@@ -28,14 +28,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from channels.whatsapp_inbound import InboundMessage
-from seva.db import in_writer_thread, make_engine, submit_to_writer
+from seva import clock
+from seva.db import UTCDateTime, in_writer_thread, make_engine, submit_to_writer
 
 metadata = sa.MetaData()
 pending = sa.Table(
     "whatsapp_pending", metadata,
     sa.Column("message_id", sa.String(200), primary_key=True),
     sa.Column("message", sa.Text, nullable=False),  # InboundMessage as JSON
-    sa.Column("received_at", sa.DateTime, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
 )
 
 
@@ -70,7 +71,7 @@ class PendingInbox:
             batch, self._waiting = self._waiting, []
         if not batch:
             return
-        now = dt.datetime.utcnow()
+        now = dt.datetime.now(clock.UTC)  # to the microsecond: replay after a restart is in this order
         rows = {m.message_id: {"message_id": m.message_id, "received_at": now,  # a re-delivery keeps the first
                                "message": json.dumps(dataclasses.asdict(m), ensure_ascii=False)}
                 for messages, _ in reversed(batch) for m in messages}

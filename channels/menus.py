@@ -10,7 +10,6 @@ instance, still finds it. A sender keeps one menu, replaced by the next one sent
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import re
 from typing import Dict, Optional
@@ -18,7 +17,8 @@ from typing import Dict, Optional
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from seva.db import in_writer_thread, make_engine
+from seva import clock
+from seva.db import UTCDateTime, in_writer_thread, make_engine
 
 MENU_KEY = re.compile(r"#?\d{1,3}")  # what a menu reply looks like: "3", "#3"
 
@@ -27,7 +27,7 @@ menus = sa.Table(
     "whatsapp_menus", metadata,
     sa.Column("sender", sa.String(64), primary_key=True),
     sa.Column("menu", sa.Text, nullable=False),  # {"1": payload, …} as JSON
-    sa.Column("sent_at", sa.DateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=False),
 )
 
 
@@ -39,7 +39,7 @@ class MenuStore:
         metadata.create_all(self.engine)
 
     def _save(self, sender: str, menu: Dict[str, str]) -> None:
-        row = {"menu": json.dumps(menu, ensure_ascii=False), "sent_at": dt.datetime.utcnow()}
+        row = {"menu": json.dumps(menu, ensure_ascii=False), "sent_at": clock.now_utc()}
         with self.engine.begin() as conn:
             if conn.execute(menus.update().where(menus.c.sender == sender).values(**row)).rowcount:
                 return

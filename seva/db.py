@@ -17,6 +17,8 @@ from typing import Any, Callable, Dict, Optional, TypeVar
 
 import sqlalchemy as sa
 
+from seva import clock
+
 T = TypeVar("T")
 
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "var" / "seva.db"
@@ -63,3 +65,25 @@ async def in_writer_thread(function: Callable[..., T], *args: Any) -> T:
 def submit_to_writer(function: Callable[[], Any]) -> None:
     """Queue a write that reports its outcome itself (see channels/inbox.py)."""
     _WRITER.submit(function)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timestamp written and read back as aware UTC.
+
+    ``DateTime(timezone=True)`` is TIMESTAMPTZ on PostgreSQL, but SQLite keeps no offset
+    (SQLAlchemy writes the wall-clock fields and drops tzinfo), so values are converted
+    to UTC before writing and marked UTC after reading. Rows written before timestamps
+    were aware hold the server's naive local time (UTC on our servers): read as UTC.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = clock.as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else clock.as_utc(value)

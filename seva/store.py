@@ -17,34 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from seva import clock, reference
-from seva.db import database_url, make_engine
+from seva.db import UTCDateTime, database_url, make_engine
 from seva.storage import prepare_sqlite_folder
 
 STATUSES = ("submitted", "in_progress", "approved", "rejected")
 FINAL_STATUSES = ("approved", "rejected")
 
-
-
-class UTCDateTime(sa.types.TypeDecorator):
-    """A timestamp written and read back as aware UTC.
-
-    ``DateTime(timezone=True)`` is TIMESTAMPTZ on PostgreSQL, but SQLite keeps no offset
-    (SQLAlchemy writes the wall-clock fields and drops tzinfo), so values are converted
-    to UTC before writing and marked UTC after reading. Rows written before timestamps
-    were aware hold the server's naive local time (UTC on our servers): read as UTC.
-    """
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        value = clock.as_utc(value)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value, dialect):
-        return None if value is None else clock.as_utc(value)
 
 
 metadata = sa.MetaData()

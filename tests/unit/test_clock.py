@@ -90,3 +90,20 @@ def test_officer_listing_counts_overdue_in_india(tmp_path, fixed_clock, capsys):
     assert officer.main(["--db", url, "list"]) == 0
     line = capsys.readouterr().out.splitlines()[1]
     assert "2026-11-21" in line and "2026-12-03" in line and "OVERDUE" in line, line
+
+
+def test_the_channels_tables_keep_aware_utc_too(tmp_path):
+    """The WhatsApp message log, inbox and menus: every stored moment is aware UTC."""
+    import asyncio
+
+    from channels import dedupe, inbox, menus
+
+    url = f"sqlite:///{tmp_path / 'channel.db'}"
+    log, store = dedupe.SQLMessageLog(url), menus.MenuStore(url)
+    asyncio.run(log.claim("wamid.1"))
+    asyncio.run(store.remember("919437000111", {"1": "/greet"}))
+    with log.engine.connect() as conn:
+        claimed = conn.execute(sa.select(dedupe.inbound.c.claimed_at)).scalar_one()
+        sent = conn.execute(sa.select(menus.menus.c.sent_at)).scalar_one()
+    assert claimed.tzinfo == dt.timezone.utc and sent.tzinfo == dt.timezone.utc
+    assert inbox.pending.c.received_at.type.__class__.__name__ == "UTCDateTime"
