@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from rapidfuzz import fuzz, process
 
-from seva import messages
+from seva import clock, messages
 from seva.catalog import Catalog, Field
 from seva.spoken_numbers import parse_date_words, parse_number
 from seva.textnorm import clean, latin_key
@@ -290,7 +290,7 @@ def validate(text: Any, spec: Field, catalog: Catalog, today: Optional[dt.date] 
         return _err("text_long", max=MAX_ANSWER_CHARS)
     if not spec.required and latin_key(text) in SKIP_WORDS:
         return Result("")
-    today = today or dt.date.today()
+    today = today or clock.today_ist()  # "not in the future" is judged on the date in India
     try:
         return VALIDATORS[spec.type](text, spec, catalog, today)
     except (ValueError, OverflowError, KeyError):
