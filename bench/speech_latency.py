@@ -37,7 +37,7 @@ def bare(model, path, route) -> float:
     """Seconds for bare faster-whisper to transcribe ``path`` with the route's settings."""
     started = time.perf_counter()
     segments, _ = model.transcribe(str(path), language=route.whisper_language, beam_size=5, temperature=0.0,
-                                   condition_on_previous_text=False, without_timestamps=True,
+                                   condition_on_previous_text=False, without_timestamps=True, vad_filter=True,
                                    initial_prompt=route.prompt, max_new_tokens=max_new_tokens(30))
     " ".join(s.text for s in segments)  # the generator is lazy: decoding happens here
     return time.perf_counter() - started
@@ -141,7 +141,8 @@ def main() -> int:
 
     print(f"Whisper base (packaged), int8, {SpeechSettings.from_env().threads} threads, beam 5, "
           f"{args.repeat} runs per clip after a warm-up; times in seconds\n")
-    print("| clip | audio s | (1) bare p50 | (2) speech/ p50 | (3) end to end p50 | (3) p95 | RTF (2) | (2)/(1) | (3)/(1) |")
+    print("| clip | audio s | (1) bare p50 | (2) speech/ p50 | (3) end to end p50 | (3) p95 | RTF (2) | (2)/(1) "
+          "| (3)/(1) |")
     print("|---|---|---|---|---|---|---|---|---|")
     ones, twos, threes = [], [], []
     for row in rows:
@@ -150,7 +151,8 @@ def main() -> int:
         twos += row["two"]
         threes += row["three"]
         print(f"| {row['clip'].name} | {row['seconds']:.1f} | {one:.2f} | {two:.2f} | {three:.2f} | "
-              f"{percentile(row['three'], 95):.2f} | {two / row['seconds']:.2f} | {two / one:.2f} | {three / one:.2f} |")
+              f"{percentile(row['three'], 95):.2f} | {two / row['seconds']:.2f} | {two / one:.2f} | "
+              f"{three / one:.2f} |")
     if not rows:
         ones = twos = threes = [float("nan")]
     print(f"| **all clips** | | {statistics.median(ones):.2f} | {statistics.median(twos):.2f} | "

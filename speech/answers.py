@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from speech import whisper_internals
 from speech.decoder import WhisperTextDecoder
 from speech.grammar import Expected, Grammar, Route, compile_grammar
 from speech.matcher import Matcher, Scores
@@ -120,7 +121,8 @@ class PriorsCache:
             with np.load(path) as data:
                 stages = int(data["stages"][0])
                 result: List[Dict[int, Dict[int, float]]] = [{} for _ in range(stages)]
-                for stage, node, token, value in zip(data["stage"], data["node"], data["token"], data["value"]):
+                columns = (data["stage"], data["node"], data["token"], data["value"])
+                for stage, node, token, value in zip(*columns, strict=True):
                     result[int(stage)].setdefault(int(node), {})[int(token)] = float(value)
                 return result
         except (OSError, ValueError, KeyError) as error:  # a damaged file is recomputed
@@ -149,18 +151,16 @@ class AnswerScorer:
 
     def __init__(self, model, folder: Path, null_memories, cache_dir: Optional[Path] = None,
                  identity: str = ""):
-        from faster_whisper.tokenizer import Tokenizer
-
-        self.model = model  # faster_whisper.WhisperModel: tokenizer and encoder
+        self.model = model  # faster_whisper.WhisperModel
         self.decoder = WhisperTextDecoder(folder)
-        self.tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
+        self.tokenizer = whisper_internals.tokenizer(model)  # token ids (any language; used for ids)
         self.matcher = Matcher(self.decoder, self.tokenizer, [self.decoder.memory(m) for m in null_memories],
                                beam=BEAM, priors_cache=PriorsCache(cache_dir), identity=identity)
         self._grammars: Dict[tuple, List[Grammar]] = {}
         self._lock = threading.Lock()
 
     def encode_text(self, text: str) -> List[int]:
-        return self.model.hf_tokenizer.encode(text, add_special_tokens=False).ids
+        return self.tokenizer.encode(text)
 
     def grammars(self, expected: Expected, route: Route, languages: Sequence[str]) -> List[Grammar]:
         """The compiled grammars of an answer set. Keyed by value: the channel builds a new

@@ -5,6 +5,12 @@ Each conversation language has a *route*: which model folder, which Whisper lang
 (or none, for fine-tunes trained without one), which prompt, and which script the output
 is brought into. Odia has no Whisper token, so by default it goes through a proxy language
 chosen by measurement (bench/speech_odia_route.py) and comes back transliterated to Odia.
+
+faster-whisper's public API does what it offers: silence (Silero VAD, as ``vad_filter``
+runs it), the language of a note with no hint (``WhisperModel.detect_language``) and free
+transcripts (``WhisperModel.transcribe`` with ``vad_filter`` and its own no-speech
+threshold). Scoring expected answers needs the encoder output, which that API does not
+hand out: those few internals are in speech/whisper_internals.py, version-pinned.
 """
 from __future__ import annotations
 
@@ -16,17 +22,18 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from speech import audio as audio_io
-from speech import gate, model_store, script
+from speech import gate, model_store, script, whisper_internals
 from speech.answers import NULL_CLIPS, AnswerScorer, Heard, decide
-from speech.matcher import Scores
 from speech.grammar import Expected
 from speech.grammar import Route as GrammarRoute
+from speech.matcher import Scores
 from speech.result import Outcome, SpeechResult
 from speech.settings import SpeechSettings
 
@@ -37,6 +44,7 @@ logger = logging.getLogger(__name__)
 # into transcripts of unrelated speech; measured while choosing this one).
 DEVANAGARI_PROMPT = "मैं हिंदी में बोल रहा हूँ।"
 ENGLISH_IF_AT_LEAST = 0.5  # no hint: English or Hindi only (Odia cannot be detected); see _detect
+DETECTION_WINDOWS = 1  # the language is detected on the first 30 s of speech
 WINDOW_SECONDS = 30.0
 Expectation = Union[Expected, Sequence[Expected]]  # what a turn can take: one or several answer sets
 
@@ -54,6 +62,16 @@ class Route:
         """Whether its free transcripts can be trusted as if typed: English on any model,
         Hindi and Odia only on a model of their own (docs/speech.md, per field type)."""
         return self.output_script == "en" or self.own_model
+
+
+@lru_cache(maxsize=1)
+def vad_options():
+    """faster-whisper's own VAD defaults (Silero; speech probability 0.5, silences under
+    2 s kept, 0.4 s of padding): used for the "silent" outcome, for detection and for
+    ``vad_filter``, so all three agree on where the speech is."""
+    from faster_whisper.vad import VadOptions
+
+    return VadOptions()
 
 
 def max_new_tokens(seconds: float) -> int:
@@ -85,14 +103,15 @@ class SpeechRecognizer:
             self._pool.submit(self.warm_up).result()
 
     def warm_up(self) -> None:
-        """Load every route's model and decode once: the first decode of a fresh model pays
-        for memory allocation (measured: about twice the time of the next), and a citizen's
-        first voice note should not."""
+        """Load every route's model and the VAD, and decode once: the first decode of a
+        fresh model pays for memory allocation (measured: about twice the time of the
+        next), and a citizen's first voice note should not."""
         noise = np.random.default_rng(0).normal(0, 0.05, audio_io.SAMPLE_RATE).astype(np.float32)
+        whisper_internals.speech_chunks(noise, vad_options())
         warmed = set()
         for language, route in self._routes.items():
-            if route.model not in warmed:
-                self._decode(audio_io.Audio(noise, 1.0), route, language)
+            if route.model not in warmed:  # noise has no speech: decoded without the VAD
+                self._decode(audio_io.Audio(noise, 1.0), route, language, vad=False)
                 warmed.add(route.model)
 
     def _route_for(self, lang: str, folder: Path, custom: bool) -> Route:
@@ -125,6 +144,8 @@ class SpeechRecognizer:
                                          cpu_threads=self.settings.threads, num_workers=self.settings.workers)
                 except Exception as error:  # CTranslate2 says why (format, compute type …)
                     raise model_store.ModelError(f"cannot load the speech model in {folder}: {error}") from error
+                if not self._models:
+                    whisper_internals.warn_if_changed()
                 self._models[folder] = model
                 logger.info("Speech model %s loaded in %.1f s", folder, time.perf_counter() - started)
             return model
@@ -165,22 +186,19 @@ class SpeechRecognizer:
         except audio_io.AudioRejected as rejected:
             return SpeechResult(rejected.outcome, language=hint, duration=rejected.duration, reason=rejected.reason)
         try:
-            language, features, encoded = hint, None, None
-            if hint is None:
-                language, features, encoded = self._detect(clip)
-                if self._routes[language].model != self._routes["en"].model:
-                    features = encoded = None  # another model: its own features and encoder pass
+            chunks = whisper_internals.speech_chunks(clip.samples, vad_options())
+            if not chunks:
+                return SpeechResult(Outcome.SILENT, language=hint, duration=clip.duration, reason="no speech (VAD)")
+            language = hint if hint is not None else self._detect(clip)
             route = self._routes[language]
             if expected is not None and not route.writes_free_text:
-                return self._listen(clip, route, language, expected, free_text, hint is None, features, encoded)
-            if expected is not None and encoded is None:
-                features, encoded = self._encode(clip, route)
-            result = self._decode(clip, route, language, features, encoded)
+                return self._listen(clip, route, language, expected, free_text, hint is None)
+            result = self._decode(clip, route, language, chunks=chunks)
             if expected is None:
                 return result
             # the expected answers help, they do not cage: a transcript stays a transcript
             # (with the answer heard attached); one the gate refused may still be an answer
-            heard = self._hear(clip, route, language, expected, hint is None, encoded)
+            heard = self._hear(clip, route, language, expected, hint is None, self._encode(clip, route)[1])
             if result.ok:
                 return replace(result, choice=heard.value, evidence=heard.evidence) \
                     if heard.outcome == "choice" else result
@@ -197,15 +215,13 @@ class SpeechRecognizer:
                                 reason=f"decoder error: {error.__class__.__name__}")
 
     def _listen(self, clip: audio_io.Audio, route: Route, language: str, expected: Expectation, free_text: bool,
-                unknown_language: bool, features=None, encoded=None) -> SpeechResult:
+                unknown_language: bool) -> SpeechResult:
         """Hindi or Odia on the base model: which expected answer, if any (never a free
         transcript, which would be wrong more often than right)."""
-        if encoded is None:
-            features, encoded = self._encode(clip, route)
-        heard = self._hear(clip, route, language, expected, unknown_language, encoded)
+        heard = self._hear(clip, route, language, expected, unknown_language, self._encode(clip, route)[1])
         spoken = heard.language if unknown_language and heard.language in self._routes else language
-        common = dict(language=spoken, duration=clip.duration, evidence=heard.evidence,
-                      confidence=min(1.0, max(0.0, heard.evidence / 20.0)))
+        common: Dict[str, Any] = dict(language=spoken, duration=clip.duration, evidence=heard.evidence,
+                                      confidence=min(1.0, max(0.0, heard.evidence / 20.0)))
         if heard.outcome == "choice":
             return SpeechResult(Outcome.CHOICE, choice=heard.value, **common)
         if heard.outcome == "suggest":
@@ -246,8 +262,8 @@ class SpeechRecognizer:
         return self._scores(route, language, expected, False, encoded), audio_io.speech_seconds(clip.samples)
 
     def _encode(self, clip: audio_io.Audio, route: Route):
-        """Features and the first window's encoder output (one encoder pass per note)."""
-        return _first_window(self._model(route.model), clip.samples)
+        """Features and the first window's encoder output, for scoring the expected answers."""
+        return whisper_internals.encode_first_window(self._model(route.model), clip.samples)
 
     def answers(self, folder: Path) -> AnswerScorer:
         """The expected-answer scorer of a model folder (built once: decoder weights and
@@ -259,7 +275,7 @@ class SpeechRecognizer:
             nulls = []
             for path in sorted(NULL_CLIPS.glob("*.ogg")):
                 null = audio_io.load(path.read_bytes(), self.settings.max_bytes, self.settings.max_seconds)
-                nulls.append(np.asarray(_first_window(model, null.samples)[1]))
+                nulls.append(np.asarray(whisper_internals.encode_first_window(model, null.samples)[1]))
             identity = f"{model_store.identity(folder)}|{_files_digest(sorted(NULL_CLIPS.glob('*.ogg')))}"
             cache = Path(self.settings.cache_dir) if self.settings.cache_dir else model_store.default_cache_dir()
             built = AnswerScorer(model, folder, nulls, cache / "priors", identity)
@@ -277,50 +293,49 @@ class SpeechRecognizer:
             route = replace(route, prompt=DEVANAGARI_PROMPT)
         return self._decode(clip, route, language)
 
-    def _detect(self, clip: audio_io.Audio):
-        """English only when Whisper is sure it hears English, otherwise Hindi; with the
-        features and the first window's encoder output, for the decode to reuse.
+    def _detect(self, clip: audio_io.Audio) -> str:
+        """English only when Whisper is sure it hears English, otherwise Hindi
+        (``WhisperModel.detect_language`` on the note's speech, first 30 s: an encoder pass
+        of its own).
 
         Speech in Odisha that is not clearly English is far likelier Hindi or Odia, and
         both take the Devanagari route. Whisper base spreads its doubt over unrelated
         languages for Indian voices (measured on the test clips: English clips score
-        0.73-0.96 for "en", Hindi and Odia clips mostly below 0.35), so a plain arg-max
-        between "en" and "hi" would send most Hindi to the English route.
+        0.69-0.96 for "en", Hindi and Odia clips mostly below 0.35), so a plain arg-max
+        between "en" and "hi" would send most Hindi to the English route. With one window
+        faster-whisper returns the likeliest language and its probability; English must
+        be that language with at least ENGLISH_IF_AT_LEAST.
         """
         model = self._model(self._routes["en"].model)
-        features, encoded = _first_window(model, clip.samples)
-        probabilities = dict(model.model.detect_language(encoded)[0])
-        english = probabilities.get("<|en|>", 0.0)
-        return ("en" if english >= ENGLISH_IF_AT_LEAST else "hi"), features, encoded
+        detected, probability, _ = model.detect_language(
+            clip.samples, vad_filter=True, vad_parameters=vad_options(),
+            language_detection_segments=DETECTION_WINDOWS, language_detection_threshold=ENGLISH_IF_AT_LEAST)
+        return "en" if detected == "en" and probability >= ENGLISH_IF_AT_LEAST else "hi"
 
-    def _decode(self, clip: audio_io.Audio, route: Route, language: str, features=None,
-                encoded=None) -> SpeechResult:
-        from faster_whisper.tokenizer import Tokenizer
-        from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
+    def _decode(self, clip: audio_io.Audio, route: Route, language: str, chunks=None, vad: bool = True
+                ) -> SpeechResult:
+        """A free transcript with ``WhisperModel.transcribe``, judged by speech/gate.py.
 
+        ``vad_filter`` keeps only the speech; faster-whisper skips a window it judges
+        silent (no-speech probability above gate.NO_SPEECH while the mean log-probability
+        is not above gate.NO_SPEECH_LOGPROB). One temperature: a failed decode is reported,
+        not retried, so the compression-ratio threshold only marks it (the gate reads it)."""
         model = self._model(route.model)
-        if features is None:
-            features = model.feature_extractor(clip.samples)
-        multilingual = model.model.is_multilingual
-        tokenizer = Tokenizer(model.hf_tokenizer, multilingual, task="transcribe",
-                              language=route.whisper_language or "en")
-        if route.whisper_language is None and multilingual:
-            tokenizer.language = None  # fine-tunes trained without a language token
-        options = TranscriptionOptions(
-            beam_size=self.settings.beam_size, best_of=1, patience=1.0, length_penalty=1.0,
-            repetition_penalty=1.0, no_repeat_ngram_size=0,
-            log_prob_threshold=None, no_speech_threshold=None, compression_ratio_threshold=None,
-            condition_on_previous_text=False, prompt_reset_on_temperature=0.5,
-            temperatures=[0.0],  # no fallback ladder: a failed decode is reported, not retried
-            initial_prompt=route.prompt, prefix=None, suppress_blank=True,
-            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
-            without_timestamps=True, max_initial_timestamp=1.0, word_timestamps=False,
-            prepend_punctuations="\"'“¿([{-", append_punctuations="\"'.。,，!！?？:：”)]}、",
-            multilingual=False, max_new_tokens=max_new_tokens(clip.duration), clip_timestamps="0",
-            hallucination_silence_threshold=None, hotwords=None,
+        options = dict(
+            beam_size=self.settings.beam_size, best_of=1, temperature=0.0,
+            no_speech_threshold=gate.NO_SPEECH, log_prob_threshold=gate.NO_SPEECH_LOGPROB,
+            compression_ratio_threshold=gate.MAX_COMPRESSION, condition_on_previous_text=False,
+            initial_prompt=route.prompt, without_timestamps=True, max_new_tokens=max_new_tokens(clip.duration),
         )
-        segments = list(model.generate_segments(features, tokenizer, options, log_progress=False,
-                                                encoder_output=encoded))
+        if route.whisper_language is None:  # a fine-tune trained without a language token
+            if chunks is None:
+                chunks = whisper_internals.speech_chunks(clip.samples, vad_options()) if vad else ()
+            segments = list(whisper_internals.transcribe_without_language_token(model, clip.samples, chunks,
+                                                                                **options))
+        else:
+            found, _ = model.transcribe(clip.samples, language=route.whisper_language, vad_filter=vad,
+                                        vad_parameters=vad_options() if vad else None, **options)
+            segments = list(found)  # the segments are lazy: decoding happens here
         decoded = gate.combine(segments)
         text = script.to_route_script(decoded.text, route.output_script)
         reason = gate.rejection(replace(decoded, text=text), script.unreadable_share(text, route.output_script),
@@ -331,17 +346,6 @@ class SpeechRecognizer:
                                 raw_text=decoded.text, reason=reason)
         return SpeechResult(Outcome.OK, text=text, language=language, confidence=confidence,
                             duration=clip.duration, raw_text=decoded.text)
-
-
-def _first_window(model, samples: np.ndarray):
-    """Features of the whole clip, and the encoder output of its first window: the same
-    window generate_segments would encode (it drops the last frame), so the decode, the
-    language detection and the answer matching share one encoder pass."""
-    from faster_whisper.audio import pad_or_trim
-
-    features = model.feature_extractor(samples)
-    first = min(model.feature_extractor.nb_max_frames, features.shape[-1] - 1)
-    return features, model.encode(pad_or_trim(features[:, :first]))
 
 
 def _answer_languages(language: str, unknown_language: bool) -> Tuple[str, ...]:

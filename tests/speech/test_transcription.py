@@ -63,7 +63,7 @@ def test_without_a_hint_the_language_is_detected_between_english_and_hindi(recog
     hindi = next(c for c in CLIPS if c.name == "hi_income.ogg")
     detected = recognizer.transcribe_sync(english.path.read_bytes(), None)
     assert detected.language == "en"
-    # the decode reuses the detection pass's encoder output: same words as with a hint
+    # detected (WhisperModel.detect_language), then transcribed as with a hint: the same words
     assert detected.text == recognizer.transcribe_sync(english.path.read_bytes(), "en").text
     result = recognizer.transcribe_sync(hindi.path.read_bytes(), None)
     assert result.language == "hi"
