@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rapidfuzz import fuzz  # noqa: E402
 
 from seva.textnorm import latin_key  # noqa: E402
-from speech.clips import load_manifest, keywords_heard  # noqa: E402
-from speech.recognizer import SpeechRecognizer, Route  # noqa: E402
+from speech.clips import keywords_heard, load_manifest  # noqa: E402
+from speech.recognizer import Route, SpeechRecognizer  # noqa: E402
 from speech.settings import SpeechSettings  # noqa: E402
 
 CANDIDATES = ["hi", "mr", "bn", "en"]
@@ -32,7 +32,8 @@ def main() -> None:
     recognizer = SpeechRecognizer(settings)
     clips = [c for c in load_manifest() if c.language == "or" and c.expect in ("speech", "attempt")]
     print(f"{len(clips)} Odia clips, model {recognizer.model_folder('or')}\n")
-    print("| proxy | similarity to what was said (mean, 0-100) | key words heard | passed the confidence gate | mean seconds |")
+    print("| proxy | similarity to what was said (mean, 0-100) | key words heard | passed the confidence gate "
+          "| mean seconds |")
     print("|---|---|---|---|---|")
     for proxy in CANDIDATES:
         route = Route(model=recognizer.route("or").model, whisper_language=proxy, output_script="or",
@@ -46,7 +47,8 @@ def main() -> None:
             sims.append(fuzz.ratio(latin_key(text), latin_key(clip.text)))
             heard += keywords_heard(text, clip.keywords)
             passed += result.ok
-        print(f"| {proxy} | {statistics.mean(sims):.0f} | {heard}/{len(clips)} | {passed}/{len(clips)} | {statistics.mean(secs):.2f} |")
+        print(f"| {proxy} | {statistics.mean(sims):.0f} | {heard}/{len(clips)} | {passed}/{len(clips)} "
+              f"| {statistics.mean(secs):.2f} |")
 
 
 if __name__ == "__main__":

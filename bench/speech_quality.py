@@ -27,7 +27,8 @@ NAMES = {"en": "English", "hi": "Hindi", "or": "Odia"}
 
 def main() -> int:
     recognizer = SpeechRecognizer()
-    print("| language | route (Whisper language → script) | clips | accepted by the gate | key words heard | similarity (mean) |")
+    print("| language | route (Whisper language → script) | clips | accepted by the gate | key words heard "
+          "| similarity (mean) |")
     print("|---|---|---|---|---|---|")
     details = []
     for lang in ("en", "hi", "or"):

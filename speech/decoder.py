@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy.special import erf
@@ -145,7 +145,7 @@ class WhisperTextDecoder:
         batch, length, _ = x.shape
         return x.reshape(batch, length, self.heads, self.head_width).transpose(0, 2, 1, 3)
 
-    def _run(self, memory: Memory, tokens: np.ndarray, cache: Optional[Cache]) -> (np.ndarray, Cache):
+    def _run(self, memory: Memory, tokens: np.ndarray, cache: Optional[Cache]) -> Tuple[np.ndarray, Cache]:
         """Feed ``tokens`` ``[B, S]`` after ``cache``; the hidden states ``[B, S, D]`` and the new cache.
 
         Linear layers run on ``[B*S, D]`` matrices: numpy multiplies a 3-D array by a
@@ -186,12 +186,12 @@ class WhisperTextDecoder:
             x = x + _gelu(h @ layer.ffn_in[0] + layer.ffn_in[1]) @ layer.ffn_out[0] + layer.ffn_out[1]
         return _layer_norm(x, *self.final_norm).reshape(batch, length, self.width), Cache(keys, values)
 
-    def start(self, memory: Memory, prefixes: Sequence[Sequence[int]]) -> (np.ndarray, Cache):
+    def start(self, memory: Memory, prefixes: Sequence[Sequence[int]]) -> Tuple[np.ndarray, Cache]:
         """Run start sequences of equal length; hidden state after the last token, and the cache."""
         hidden, cache = self._run(memory, np.asarray(prefixes, dtype=np.int64), None)
         return hidden[:, -1], cache
 
-    def step(self, memory: Memory, cache: Cache, parents: np.ndarray, tokens: np.ndarray) -> (np.ndarray, Cache):
+    def step(self, memory: Memory, cache: Cache, parents: np.ndarray, tokens: np.ndarray) -> Tuple[np.ndarray, Cache]:
         """Extend row ``parents[i]`` of ``cache`` with ``tokens[i]``; hidden states ``[B, D]``."""
         hidden, cache = self._run(memory, np.asarray(tokens, dtype=np.int64)[:, None], cache.select(parents))
         return hidden[:, 0], cache

@@ -144,7 +144,7 @@ def written_forms(phrase: Phrase, route: Route) -> List[Tuple[Optional[str], str
     if phrase.language == "en" or not re.search(r"[\u0900-\u0b7f]", text):
         return [("en", text)]  # as written: the evidence against null speech hardly depends on case
     native = odia_to_devanagari(text) if re.search(r"[\u0b00-\u0b7f]", text) else text
-    forms = [("hi", native)]
+    forms: List[Tuple[Optional[str], str]] = [("hi", native)]
     roman = romanise(text, phrase.language)
     if roman:
         forms.append(("en", roman))
@@ -329,7 +329,7 @@ def _amount_grammar(words, before, after, route, token, encode, languages) -> Op
     tries = [Trie(cost=GROUP_COST) for _ in magnitudes]
     for language in sorted(languages):
         groups = _groups(words, language)
-        for trie, magnitude in zip(tries, magnitudes):
+        for trie, magnitude in zip(tries, magnitudes, strict=True):
             _add_forms(trie, [(value, text, language) for value, text in groups.get(magnitude, [])],
                        route, token, encode)
     if all(t.empty for t in tries):

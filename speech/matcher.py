@@ -254,7 +254,7 @@ class Matcher:
                 for row, node in enumerate(nodes):
                     wanted = list(trie.children[node]) + [self.eot]
                     into = summed.setdefault(node, {})
-                    for token, p in zip(wanted, probs[row, column[wanted]].tolist()):
+                    for token, p in zip(wanted, probs[row, column[wanted]].tolist(), strict=True):
                         into[token] = into.get(token, 0.0) + p / len(self.nulls)
                     for token, child in trie.children[node].items():
                         parents.append(row)
@@ -268,8 +268,8 @@ class Matcher:
         priors = {node: {token: float(np.log(max(p, 1e-30))) for token, p in row.items()}
                   for node, row in summed.items()}
         if not self.end_prior:
-            for row in priors.values():
-                row[self.eot] = 0.0
+            for after in priors.values():
+                after[self.eot] = 0.0
         return priors
 
     # ------------------------------------------------------------------ scoring
@@ -310,7 +310,7 @@ class Matcher:
         text = self.tokenizer.decode([t for t in tokens if t != self.eot]).strip()
         return Scored("", heard - prior, heard, len(tokens), text, None)
 
-    def _beam(self, memory: Memory, search: _Search, start, vocabulary, column) -> (List[Scored], int):
+    def _beam(self, memory: Memory, search: _Search, start, vocabulary, column) -> Tuple[List[Scored], int]:
         grammar = search.grammar
         hidden, cache = self.decoder.start(memory, [start])
         hypotheses = [_Hypothesis(START, 0, (), 0.0, 0.0)]
@@ -392,7 +392,7 @@ def _byte_decoder() -> Dict[str, int]:
             visible.append(byte)
             codes.append(256 + extra)
             extra += 1
-    return {chr(code): byte for byte, code in zip(visible, codes)}
+    return {chr(code): byte for byte, code in zip(visible, codes, strict=True)}
 
 
 _DEVANAGARI_BYTES = {0xE0, 0xA4, 0xA5} | set(range(0x80, 0xC0))

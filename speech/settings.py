@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Mapping, Optional
 
 from seva.language import LANGUAGES  # noqa: F401  (re-exported for speech/)
+
 # The voice limits, defined here only (the channel, the actions and the replies that quote
 # them read these, or the values in force from SpeechSettings)
 MAX_MEGABYTES = 16  # WhatsApp's own limit for audio
