@@ -47,15 +47,6 @@ def display(field: Field, value: Any, lang: str) -> str:
     return str(value)
 
 
-def field_buttons(field: Field, lang: str) -> List[Dict[str, str]]:
-    if field.type == "choice":
-        return [{"title": c["label"][lang], "payload": c["id"]} for c in field.choice_list()]
-    if field.type == "yes_no":
-        return [{"title": messages.text("yes", lang), "payload": "yes"},
-                {"title": messages.text("no", lang), "payload": "no"}]
-    return []
-
-
 class ValidateApplicationForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_application_form"
@@ -196,7 +187,7 @@ class ActionAskFieldAnswer(Action):
         if form_help.is_stuck(tracker, field):
             dispatcher.utter_message(**form_help.stuck_question(tracker, field, question, lang))
         else:
-            dispatcher.utter_message(text=question, buttons=field_buttons(field, lang))
+            dispatcher.utter_message(text=question, buttons=form_help.field_buttons(field, lang))
         return []
 
 

@@ -57,18 +57,24 @@ def way_out(lang: str) -> List[Dict[str, str]]:
             {"title": messages.text("office_button", lang), "payload": "/human_help"}]
 
 
-def choices(field: Field, lang: str, last_answer: str) -> List[Dict[str, str]]:
-    """Every valid answer as a button, the likeliest first."""
-    if field.type == "district":
-        districts = catalog().districts
-        return [{"title": districts[did].name(lang), "payload": did}
-                for did in closest_districts(last_answer, catalog())]
+def field_buttons(field: Field, lang: str) -> List[Dict[str, str]]:
+    """The buttons a question of ``field`` is asked with: its choices, or yes and no."""
     if field.type == "choice":
         return [{"title": c["label"][lang], "payload": c["id"]} for c in field.choice_list()]
     if field.type == "yes_no":
         return [{"title": messages.text("yes", lang), "payload": "yes"},
                 {"title": messages.text("no", lang), "payload": "no"}]
     return []
+
+
+def choices(field: Field, lang: str, last_answer: str) -> List[Dict[str, str]]:
+    """Every valid answer as a button, the likeliest first: the districts ordered by
+    likeness to the refused answer, else the question's own buttons."""
+    if field.type == "district":
+        districts = catalog().districts
+        return [{"title": districts[did].name(lang), "payload": did}
+                for did in closest_districts(last_answer, catalog())]
+    return field_buttons(field, lang)
 
 
 def example(field: Field, lang: str) -> str:
