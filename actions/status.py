@@ -28,13 +28,13 @@ def say_status(dispatcher: CollectingDispatcher, application: Application, lang:
     day = application.day_of(today())
     lines = []
     overdue = application.overdue(today())
-    if overdue:
-        pass  # said below, with the appeal
-    elif application.due_date and application.status not in ("approved", "rejected"):
-        lines.append(messages.text("status_day", lang, days=application.time_limit_days,
-                                   due=fmt_date(application.due_date), day=day))
-    elif service and application.status not in ("approved", "rejected"):
-        lines.append(time_limit_line(service, lang))
+    # the clock while the office has not decided; once overdue, the appeal message says it
+    if not overdue and application.status not in ("approved", "rejected"):
+        if application.due_date:
+            lines.append(messages.text("status_day", lang, days=application.time_limit_days,
+                                       due=fmt_date(application.due_date), day=day))
+        elif service:
+            lines.append(time_limit_line(service, lang))
     history = store().history(application.reference, application.sender_id)
     notes = [change.note for change in history if change.note]
     if notes:
