@@ -3,7 +3,6 @@
 Refused twice → the closest choices or the format, and a way out; a request mid-form is
 not taken as the answer; an edit of the last answer replaces it.
 """
-import asyncio
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
@@ -190,4 +189,3 @@ def test_cancel_and_office_rows_reach_rasa_as_their_intents():
     assert "cancel" in mapping["not_intent"] and "switch_form" in mapping["not_intent"]
     slots, said = answer("/human_help", intent="human_help")
     assert said[0]["text"] == say("utter_human_help", "en") and "district" not in slots["answers"]
-    assert asyncio.iscoroutinefunction(ActionSwitchForm().run)
