@@ -1,13 +1,15 @@
 """The channel's one view of the dialogue: a small port, so the channel stays a channel.
 
-The WhatsApp channel needs two things from the conversation Rasa keeps, and nothing else:
+The WhatsApp channel needs three things from the conversation Rasa keeps, and nothing else:
 
 - ``language(sender)``: the conversation's language (``en``/``hi``/``or``) or None, for the
   messages the channel sends by itself (an apology, the rate limit, a voice echo);
 - ``open_question(sender)``: what the conversation is waiting for (an ``OpenQuestion``),
-  so a voice note can be matched against the answers that fit (channels/voice_turn.py).
+  so a voice note can be matched against the answers that fit (channels/voice_turn.py);
+- ``replies_to(sender, message_id)``: what the bot said to one message, when an instance
+  died after its turn but before sending (channels/replies.py).
 
-``RasaConversations`` answers both from the tracker store of the agent ``rasa run``
+``RasaConversations`` answers them from the tracker store of the agent ``rasa run``
 serves; it is the only code in ``channels/`` that touches Rasa's agent or trackers, and
 the slots it reads (``language``, ``service``, ``answers``, ``requested_slot``,
 ``voice_answered``, the active loop) are the dialogue's contract with the channel.
@@ -16,7 +18,7 @@ the slots it reads (``language``, ``service``, ``answers``, ``requested_slot``,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping, Optional, Protocol, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Tuple
 
 from rasa.shared.core.events import BotUttered, UserUttered
 
@@ -45,6 +47,11 @@ class Conversations(Protocol):
     async def open_question(self, sender: str) -> OpenQuestion:
         """What the conversation is waiting for (``OpenQuestion()`` for a new one)."""
 
+    async def replies_to(self, sender: str, message_id: str) -> Optional[List[Dict[str, Any]]]:
+        """What the bot said in answer to the citizen's message ``message_id`` (as Rasa's
+        response dicts: text, buttons, custom …), or None when the conversation does not
+        hold that message: its turn never ended."""
+
 
 class RasaConversations:
     """The port over the agent ``rasa run`` serves (looked up per call: it is set at start)."""
@@ -64,6 +71,24 @@ class RasaConversations:
     async def open_question(self, sender: str) -> OpenQuestion:
         tracker = await self._tracker(sender)
         return open_question_of(tracker) if tracker is not None else OpenQuestion()
+
+    async def replies_to(self, sender: str, message_id: str) -> Optional[List[Dict[str, Any]]]:
+        tracker = await self._tracker(sender)
+        return replies_to_message(tracker.events, message_id) if tracker is not None else None
+
+
+def replies_to_message(events, message_id: str) -> Optional[List[Dict[str, Any]]]:
+    """The bot's messages after the user message ``message_id``, up to the next one."""
+    said: Optional[List[Dict[str, Any]]] = None
+    for event in events:
+        if isinstance(event, UserUttered):
+            if said is not None:
+                break
+            if event.message_id == message_id:
+                said = []
+        elif said is not None and isinstance(event, BotUttered):
+            said.append({"text": event.text, **{k: v for k, v in (event.data or {}).items() if v}})
+    return said
 
 
 def open_question_of(tracker) -> OpenQuestion:
@@ -91,9 +116,13 @@ class KnownConversations:
 
     def __init__(self, questions: Optional[Dict[str, OpenQuestion]] = None):
         self.questions: Dict[str, OpenQuestion] = dict(questions or {})
+        self.said: Dict[str, List[Dict[str, Any]]] = {}  # message id → the bot's replies to it
 
     async def language(self, sender: str) -> Optional[str]:
         return self.questions.get(sender, OpenQuestion()).language
 
     async def open_question(self, sender: str) -> OpenQuestion:
         return self.questions.get(sender, OpenQuestion())
+
+    async def replies_to(self, sender: str, message_id: str) -> Optional[List[Dict[str, Any]]]:
+        return self.said.get(message_id)

@@ -39,6 +39,11 @@ statuses = sa.Table(
 )
 
 
+def _now() -> dt.datetime:
+    """To the microsecond: a claim is compared with the inbox's arrival time (channels/whatsapp.py)."""
+    return dt.datetime.now(clock.UTC)
+
+
 class SQLMessageLog:
     """SQLite by default, sharing the application database (``APP_DB_URL``)."""
 
@@ -55,7 +60,7 @@ class SQLMessageLog:
     def _claim(self, message_id: str) -> bool:
         try:
             with self.engine.begin() as conn:
-                conn.execute(inbound.insert().values(message_id=message_id, claimed_at=clock.now_utc()))
+                conn.execute(inbound.insert().values(message_id=message_id, claimed_at=_now()))
             return True
         except IntegrityError:
             return False
@@ -64,14 +69,14 @@ class SQLMessageLog:
         """True the first time a message id is seen, False ever after."""
         return await in_writer_thread(self._claim, message_id)
 
-    def _claimed(self, message_id: str) -> bool:
+    def _claimed_at(self, message_id: str) -> Optional[dt.datetime]:
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(inbound.c.message_id).where(
-                inbound.c.message_id == message_id)).first() is not None
+            return conn.execute(sa.select(inbound.c.claimed_at).where(
+                inbound.c.message_id == message_id)).scalar()
 
-    async def is_claimed(self, message_id: str) -> bool:
-        """Whether handling of this message has begun (without claiming it)."""
-        return await asyncio.to_thread(self._claimed, message_id)
+    async def claimed_at(self, message_id: str) -> Optional[dt.datetime]:
+        """When handling of this message began (without claiming it), or None."""
+        return await asyncio.to_thread(self._claimed_at, message_id)
 
     def _record(self, message_id, status, recipient, error_code, error_title) -> None:
         with self.engine.begin() as conn:
@@ -99,11 +104,12 @@ class RedisMessageLog(SQLMessageLog):
 
     async def claim(self, message_id: str) -> bool:
         key = f"seva:wa:inbound:{message_id}"
-        return bool(await self.redis.set(key, json.dumps(clock.now_utc().isoformat()), nx=True,
+        return bool(await self.redis.set(key, json.dumps(_now().isoformat()), nx=True,
                                          ex=KEEP_DAYS * 86400))
 
-    async def is_claimed(self, message_id: str) -> bool:
-        return bool(await self.redis.exists(f"seva:wa:inbound:{message_id}"))
+    async def claimed_at(self, message_id: str) -> Optional[dt.datetime]:
+        value = await self.redis.get(f"seva:wa:inbound:{message_id}")
+        return clock.as_utc(dt.datetime.fromisoformat(json.loads(value))) if value else None
 
 
 def message_log_from_env() -> SQLMessageLog:

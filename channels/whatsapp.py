@@ -6,13 +6,17 @@ key is absent there, from the environment: ``WHATSAPP_VERIFY_TOKEN``, ``WHATSAPP
 ``WHATSAPP_ACCESS_TOKEN``, ``WHATSAPP_PHONE_NUMBER_ID``, ``WHATSAPP_API_BASE_URL``.
 
 The webhook checks size, signature and JSON, writes the messages down (inbox.py, so a
-crash after the 200 loses nothing), answers 200 and works in the background: each
-sender's messages in arrival order, different senders concurrently, every message id
-claimed once in a durable log (see dedupe.py) so re-deliveries are not answered twice. A
-message that Rasa leaves unanswered (the action server is down, an error) gets an apology
-in the citizen's language asking them to send it again. Voice notes are downloaded and
-transcribed by ``speech/`` (through ``speech_port.py``); the citizen sees what was heard
-before the answer. An edited message goes to Rasa as its new text, marked as an edit of
+crash after the 200 loses nothing), answers 200 and works in the background. The inbox is
+a queue in the database every instance shares: whichever instance is free takes the next
+message that is due — each sender's messages one at a time in arrival order, different
+senders concurrently — under a lease it renews while it works. Every message id is
+claimed once in a durable log (see dedupe.py) so re-deliveries are not answered twice.
+A turn's replies are written down (replies.py) before they are sent, so an instance that
+takes over a message whose instance died sends what was left, once, instead of running
+the turn again. A message that Rasa leaves unanswered (the action server is down, an
+error) gets an apology in the citizen's language asking them to send it again. Voice
+notes are downloaded and transcribed by ``speech/`` (through ``speech_port.py``); the
+citizen sees what was heard before the answer. An edited message goes to Rasa as its new text, marked as an edit of
 the original (metadata ``whatsapp.edit_of``); a deleted one is not answered.
 
 The channel knows the dialogue only through ``conversation.py`` (the conversation's
@@ -34,7 +38,7 @@ import json
 import logging
 import os
 import threading
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Set, Text
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Set, Text, Tuple
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, Sanic, response
@@ -45,15 +49,17 @@ from channels import whatsapp_outbound as outbound
 from channels.conversation import Conversations, OpenQuestion, RasaConversations
 from channels.dedupe import SQLMessageLog, message_log_from_env
 from channels.graph_client import DEFAULT_BASE_URL, GraphClient, MediaTooLarge
-from channels.inbox import PendingInbox
+from channels.inbox import Inbox, LeaseKeeper, Taken
 from channels.menus import MenuStore
 from channels.outbox import Outbox
 from channels.rate_limit import DEFAULT_BURST, DEFAULT_PER_MINUTE, SenderRateLimiter
+from channels.replies import ReplyJournal
 from channels.speech_port import NoTranscriber, Transcriber, default_transcriber
 from channels.voice_turn import VoiceTurn, message_for, voice_turn
 from channels.whatsapp_inbound import IGNORED_TYPES, TEXT_TYPES, InboundMessage, MalformedPayload, decode, parse
 from seva import messages, rasa_setup
 from seva.catalog import Catalog
+from seva.db import in_writer_thread
 from seva.language import detect
 from seva.privacy import mask_phone
 from seva.runtime import freeze_loaded_objects
@@ -61,6 +67,8 @@ from seva.runtime import freeze_loaded_objects
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
+MAX_IN_FLIGHT = 32  # messages (of different citizens) one instance answers at a time
+POLL_SECONDS = 0.25  # how often an idle instance looks for messages other instances received
 
 
 class _WorkerLoop:
@@ -80,12 +88,11 @@ class _WorkerLoop:
 
 
 class WhatsAppOutput(OutputChannel):
-    """Sends Rasa's responses as WhatsApp messages, within Meta's limits."""
+    """Sends Rasa's responses as WhatsApp messages, within Meta's limits (as they are uttered)."""
 
     def __init__(self, outbox: Outbox, menus: MenuStore):
         self.outbox = outbox
         self.menus = menus
-        self.sent = 0  # messages handed over through this output (one output per user message)
         self._pending: List[concurrent.futures.Future] = []
 
     @classmethod
@@ -94,7 +101,6 @@ class WhatsAppOutput(OutputChannel):
 
     async def _post_all(self, bodies: Iterable[Dict[str, Any]]) -> None:
         for body in bodies:  # handed to the sender thread, not awaited here (see outbox.py)
-            self.sent += 1
             self._pending.append(self.outbox.post(body))
 
     async def flush(self) -> None:
@@ -132,6 +138,18 @@ class WhatsAppOutput(OutputChannel):
         await self._post_all([outbound.custom_message(recipient_id, json_message)])
 
 
+class TurnOutput(WhatsAppOutput):
+    """Collects a turn's replies instead of sending them: the channel writes them down
+    first (channels/replies.py) and sends them when the turn is over."""
+
+    def __init__(self, outbox: Outbox, menus: MenuStore):
+        super().__init__(outbox, menus)
+        self.bodies: List[Dict[str, Any]] = []
+
+    async def _post_all(self, bodies: Iterable[Dict[str, Any]]) -> None:
+        self.bodies.extend(bodies)
+
+
 class WhatsAppInput(InputChannel):
     @classmethod
     def name(cls) -> Text:
@@ -164,7 +182,8 @@ class WhatsAppInput(InputChannel):
                  api_base_url: str = DEFAULT_BASE_URL, graph_timeout: float = 10.0,
                  max_body_bytes: int = MAX_BODY_BYTES,
                  message_log: Optional[SQLMessageLog] = None, transcriber: Optional[Transcriber] = None,
-                 rate_limiter: Optional[SenderRateLimiter] = None, inbox: Optional[PendingInbox] = None,
+                 rate_limiter: Optional[SenderRateLimiter] = None, inbox: Optional[Inbox] = None,
+                 replies: Optional[ReplyJournal] = None,
                  menus: Optional[MenuStore] = None, conversations: Optional[Conversations] = None):
         self.verify_token = verify_token
         self.app_secret = app_secret.encode() if app_secret else b""
@@ -177,8 +196,13 @@ class WhatsAppInput(InputChannel):
         self._rate_limiter = rate_limiter
         self._menus = menus
         self.conversations: Conversations = conversations or RasaConversations(self._agent)
-        self._queues: Dict[str, asyncio.Queue] = {}
+        self._replies = replies
         self._tasks: Set[asyncio.Task] = set()
+        self._in_flight: Set[str] = set()  # ids of the messages this instance is answering
+        self._dispatcher: Optional[asyncio.Task] = None
+        self._wake = asyncio.Event()  # bound to the worker loop on first use (Python 3.10)
+        self._leases: Optional[LeaseKeeper] = None
+        self._draining = False
         self._catalog: Optional[Catalog] = None
         self._app: Optional[Sanic] = None
         self._worker: Optional[_WorkerLoop] = None
@@ -192,10 +216,16 @@ class WhatsAppInput(InputChannel):
         return self._log
 
     @property
-    def inbox(self) -> PendingInbox:
+    def inbox(self) -> Inbox:
         if self._inbox is None:
-            self._inbox = PendingInbox()
+            self._inbox = Inbox()
         return self._inbox
+
+    @property
+    def replies(self) -> ReplyJournal:
+        if self._replies is None:
+            self._replies = ReplyJournal()
+        return self._replies
 
     @property
     def rate_limiter(self) -> SenderRateLimiter:
@@ -226,10 +256,15 @@ class WhatsAppInput(InputChannel):
         webhook = Blueprint("whatsapp_webhook", __name__)
 
         @webhook.listener("after_server_start")
-        async def recover(app, _loop) -> None:
+        async def start_taking(app, _loop) -> None:
             freeze_loaded_objects()  # the agent and the speech model are loaded by now
             self._app = app
-            await self._recover(on_new_message)
+            # what a crash or another instance left is taken like any new message (inbox.py)
+            self._worker_loop().submit(self._start_dispatcher, on_new_message)
+
+        @webhook.listener("before_server_stop")
+        async def stop_taking(_app, _loop) -> None:
+            self._draining = True  # messages in hand finish; the rest stay for other instances
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -277,16 +312,19 @@ class WhatsAppInput(InputChannel):
 
     # ------------------------------------------------------------ background
     def _accept(self, note, on_new_message) -> None:
-        """On the worker loop: record statuses, queue messages per sender (no await here)."""
+        """On the worker loop: note what came (no await here) and wake the dispatcher."""
+        self._note(note)
+        self._start_dispatcher(on_new_message)
+        self._wake.set()
+
+    def _note(self, note) -> None:
+        """Record delivery statuses, log deletions (neither is answered nor kept in the inbox)."""
         for status in note.statuses:
             self._spawn(self._record_status(status))
-        for message in sorted(note.messages, key=lambda m: m.timestamp):
-            if message.type in IGNORED_TYPES:  # not answered, not in the inbox
-                if message.type == "revoke":
-                    logger.info("WhatsApp: %s deleted message %s", mask_phone(message.sender),
-                                (message.edit_of or "?")[-12:])
-                continue
-            self._enqueue(message, on_new_message)
+        for message in note.messages:
+            if message.type == "revoke":  # not answered, not in the inbox
+                logger.info("WhatsApp: %s deleted message %s", mask_phone(message.sender),
+                            (message.edit_of or "?")[-12:])
 
     def _spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.create_task(coroutine)
@@ -294,53 +332,122 @@ class WhatsAppInput(InputChannel):
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def _enqueue(self, message: InboundMessage, on_new_message, interrupted: bool = False) -> None:
-        queue = self._queues.get(message.sender)
-        if queue is None:
-            queue = self._queues[message.sender] = asyncio.Queue()
-            self._spawn(self._drain(message.sender, queue, on_new_message))
-        queue.put_nowait((message, interrupted))
+    def _start_dispatcher(self, on_new_message) -> None:
+        """On the worker loop: the one task that takes messages from the inbox for this instance."""
+        if self._dispatcher is None:
+            self._leases = LeaseKeeper(self.inbox)
+            self._dispatcher = self._spawn(self._dispatch(on_new_message))
 
-    async def _drain(self, sender: str, queue: asyncio.Queue, on_new_message) -> None:
-        try:
-            while True:
-                try:
-                    message, interrupted = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    break
-                try:
-                    if interrupted:
-                        await self._say(sender, "interrupted")
-                    else:
-                        await self._handle(message, on_new_message)
-                except Exception as error:  # one message must never stop the sender's queue
-                    logger.error("WhatsApp message %s from %s failed: %s", message.message_id[-12:],
-                                 mask_phone(sender), error.__class__.__name__, exc_info=True)
-                try:
-                    await self.inbox.done(message.message_id)
-                except Exception as error:
-                    logger.error("WhatsApp inbox: could not clear %s (%s)", message.message_id[-12:],
-                                 error.__class__.__name__)
-        finally:
-            if self._queues.get(sender) is queue:
-                del self._queues[sender]
+    async def _dispatch(self, on_new_message) -> None:
+        """Take what is due (any instance may have received it), a few at a time; wait for
+        a webhook or a turn to end, or poll: other instances' messages wake nobody here."""
+        while not self._draining:
+            self._wake.clear()
+            try:
+                await self.take_and_handle(on_new_message)
+            except Exception as error:  # the database is away: try again at the next poll
+                logger.error("WhatsApp inbox: cannot take messages (%s)", error.__class__.__name__)
+            try:
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            except asyncio.TimeoutError:
+                pass
 
-    async def _recover(self, on_new_message) -> None:
-        """At start: finish what a crash left in the inbox (see inbox.py for the two cases)."""
+    async def take_and_handle(self, on_new_message) -> int:
+        """Lease what this instance has room for and start on it; how many were taken."""
+        room = MAX_IN_FLIGHT - len(self._in_flight)
+        taken = await in_writer_thread(self.inbox.take, room) if room > 0 else []
+        for item in taken:
+            self._in_flight.add(item.message.message_id)
+            self._spawn(self._work(item, on_new_message))
+        return len(taken)
+
+    async def _work(self, taken: Taken, on_new_message) -> None:
+        message = taken.message
         try:
-            left = await asyncio.to_thread(self.inbox.left_over)
-            started = [await self.log.is_claimed(m.message_id) for m in left]
+            await self._answer(taken, on_new_message)
+        except Exception as error:  # one message must never stop the others
+            logger.error("WhatsApp message %s from %s failed: %s", message.message_id[-12:],
+                         mask_phone(message.sender), error.__class__.__name__, exc_info=True)
+        try:  # the inbox first: a message whose replies were forgotten must not look half-done
+            await self.inbox.done(message.message_id)
+            await self.replies.forget(message.message_id)
         except Exception as error:
-            logger.error("WhatsApp inbox: recovery failed (%s)", error.__class__.__name__, exc_info=True)
+            logger.error("WhatsApp inbox: could not clear %s (%s)", message.message_id[-12:],
+                         error.__class__.__name__)
+        finally:
+            self._in_flight.discard(message.message_id)
+            self._wake.set()  # the sender's next message may be due now
+
+    async def _answer(self, taken: Taken, on_new_message) -> None:
+        message = taken.message
+        claimed_at = await self.log.claimed_at(message.message_id) if taken.attempts > 1 else None
+        if claimed_at is not None and claimed_at >= taken.received_at:
+            # an instance died while answering it: send what it had not sent, never run the turn twice
+            logger.warning("WhatsApp message %s from %s: its instance stopped before finishing; resuming "
+                           "(attempt %d)", message.message_id[-12:], mask_phone(message.sender), taken.attempts)
+            if await self._resume(message):
+                return
+        else:
+            if not await self.log.claim(message.message_id):
+                logger.info("WhatsApp duplicate %s from %s ignored", message.message_id[-12:],
+                            mask_phone(message.sender))
+                return
+            logger.info("WhatsApp %s message from %s", message.type, mask_phone(message.sender))
+            if not await self.rate_limiter.allow(message.sender):
+                await self._refuse_flood(message)
+                return
+            self._spawn(self.client.mark_read(message.message_id, typing=True))
+        await self._turn(message, on_new_message)
+
+    async def _resume(self, message: InboundMessage) -> bool:
+        """Send what is left of a turn another instance ran; False when its turn never ended."""
+        unsent = await self.replies.unsent(message.message_id)
+        if unsent is None:  # the turn may have ended with its replies not yet written down
+            said = await self.conversations.replies_to(message.sender, message.message_id)
+            if said is None:
+                return False
+            output = TurnOutput(self.outbox, self.menus)
+            for reply in said:
+                await output.send_response(message.sender, reply)
+            unsent = await self.replies.keep(message.message_id, output.bodies)
+        await self._send_kept(message.message_id, unsent)
+        return True
+
+    async def _turn(self, message: InboundMessage, on_new_message) -> None:
+        metadata: Dict[str, Any] = {"whatsapp": {"message_id": message.message_id, "type": message.type,
+                                                 "profile_name": message.profile_name}}
+        if message.type == "edit":  # the dialogue decides what an edit changes (the form's answer, or nothing)
+            metadata["whatsapp"]["edit_of"] = message.edit_of
+        output = TurnOutput(self.outbox, self.menus)
+        text: Optional[str]
+        if message.type == "audio":
+            text = await self._voice_text(message, metadata, output)
+        else:
+            text = await self._text_for(message)
+        if text is None:
+            logger.info("WhatsApp %s %s from %s has no text: not answered", message.type, message.message_id[-12:],
+                        mask_phone(message.sender))
             return
-        if not left:
-            return
-        logger.warning("WhatsApp: %d message(s) were acknowledged but not finished before the restart: "
-                       "%d handled now, %d senders asked to repeat", len(left), started.count(False),
-                       started.count(True))
-        worker = self._worker_loop()
-        for message, interrupted in zip(left, started, strict=True):  # one flag per message
-            worker.submit(self._enqueue, message, on_new_message, interrupted)
+        echoed = len(output.bodies)
+        try:
+            await on_new_message(UserMessage(
+                text, output, message.sender, input_channel=self.name(),
+                message_id=message.message_id, metadata=metadata))
+        finally:
+            if len(output.bodies) == echoed:  # Rasa could not answer (action server down, an error)
+                logger.warning("WhatsApp message %s from %s got no answer: apologising",
+                               message.message_id[-12:], mask_phone(message.sender))
+                language = await self._language(message.sender, message.text)
+                await output.send_text_message(message.sender, messages.text("try_again", language))
+            kept = await self.replies.keep(message.message_id, output.bodies)
+            await self._send_kept(message.message_id, kept)  # sent before the inbox forgets the message
+
+    async def _send_kept(self, message_id: str, kept: List[Tuple[int, Dict[str, Any]]]) -> None:
+        """Send written-down replies in order, marking each once the Graph API has it."""
+        futures = [(position, self.outbox.post(body)) for position, body in kept]  # in order, per recipient
+        for position, future in futures:
+            await asyncio.wrap_future(future)
+            await self.replies.mark_sent(message_id, position)
 
     async def _record_status(self, status) -> None:
         if status.status == "failed":
@@ -349,42 +456,6 @@ class WhatsAppInput(InputChannel):
         await self.log.record_status(status.message_id, status.status, mask_phone(status.recipient),
                                      status.error_code, status.error_title)
 
-    async def _handle(self, message: InboundMessage, on_new_message) -> None:
-        if message.type in IGNORED_TYPES:
-            return
-        if not await self.log.claim(message.message_id):
-            logger.info("WhatsApp duplicate %s from %s ignored", message.message_id[-12:], mask_phone(message.sender))
-            return
-        logger.info("WhatsApp %s message from %s", message.type, mask_phone(message.sender))
-        if not await self.rate_limiter.allow(message.sender):
-            await self._refuse_flood(message)
-            return
-        self._spawn(self.client.mark_read(message.message_id, typing=True))
-        metadata: Dict[str, Any] = {"whatsapp": {"message_id": message.message_id, "type": message.type,
-                                                 "profile_name": message.profile_name}}
-        if message.type == "edit":  # the dialogue decides what an edit changes (the form's answer, or nothing)
-            metadata["whatsapp"]["edit_of"] = message.edit_of
-        text: Optional[str]
-        if message.type == "audio":
-            text = await self._voice_text(message, metadata)
-        else:
-            text = await self._text_for(message)
-        if text is None:
-            logger.info("WhatsApp %s %s from %s has no text: not answered", message.type, message.message_id[-12:],
-                        mask_phone(message.sender))
-            return
-        output = WhatsAppOutput(self.outbox, self.menus)
-        try:
-            await on_new_message(UserMessage(
-                text, output, message.sender, input_channel=self.name(),
-                message_id=message.message_id, metadata=metadata))
-        finally:
-            if output.sent == 0:  # Rasa could not answer (action server down, an error)
-                logger.warning("WhatsApp message %s from %s got no answer: apologising",
-                               message.message_id[-12:], mask_phone(message.sender))
-                await self._say(message.sender, "try_again", message.text)
-            await output.flush()  # the answer is out before the inbox forgets the message
-
     async def _text_for(self, message: InboundMessage) -> Optional[str]:
         if message.type in TEXT_TYPES:
             if not message.text or not message.text.strip():
@@ -392,7 +463,7 @@ class WhatsAppInput(InputChannel):
             return await self.menus.resolve(message.sender, message.text)
         return '/unsupported_message{"kind":%s}' % json.dumps(message.type)
 
-    async def _voice_text(self, message: InboundMessage, metadata: Dict[str, Any]) -> str:
+    async def _voice_text(self, message: InboundMessage, metadata: Dict[str, Any], output: TurnOutput) -> str:
         """What Rasa receives for a voice note: the answer it gave to the open question, a
         request heard among the expected ones, a transcript (English), or
         ``/voice_note{"kind": why not}``; the citizen sees what was taken first."""
@@ -426,8 +497,7 @@ class WhatsAppInput(InputChannel):
             metadata["voice"]["suggestions"] = list(voice.suggestions)
         if voice.echo:
             key, values = voice.echo
-            await WhatsAppOutput(self.outbox, self.menus).send_text_message(
-                message.sender, messages.text(key, spoken, **values))
+            await output.send_text_message(message.sender, messages.text(key, spoken, **values))
         return voice.text
 
     def _voice_turn(self, waiting: OpenQuestion, language: Optional[str]) -> VoiceTurn:
@@ -453,10 +523,13 @@ class WhatsAppInput(InputChannel):
         if await self.rate_limiter.should_warn(message.sender):
             await self._say(message.sender, "rate_limited", message.text)
 
+    async def _language(self, sender: str, their_text: Optional[str] = None) -> str:
+        """The conversation's language, else that of their text, else English."""
+        return await self.conversations.language(sender) or detect(their_text or "") or "en"
+
     async def _say(self, sender: str, key: str, their_text: Optional[str] = None) -> None:
-        """A channel's own message (a seva.messages key), in the conversation's language
-        (else that of their text)."""
-        language = await self.conversations.language(sender) or detect(their_text or "") or "en"
+        """A channel's own message (a seva.messages key), sent at once, in their language."""
+        language = await self._language(sender, their_text)
         output = WhatsAppOutput(self.outbox, self.menus)
         await output.send_text_message(sender, messages.text(key, language))
         await output.flush()

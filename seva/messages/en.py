@@ -49,7 +49,6 @@ TEXTS = {
     # --- Sent by the WhatsApp channel itself when Rasa cannot answer
     "rate_limited": "⏳ You are sending messages very fast. Please wait a minute, then send your message again.",
     "try_again": "😔 Sorry, I could not answer that just now. Please send your message again in a minute.",
-    "interrupted": "😔 Sorry, I was restarted while answering your last message. If you did not get an answer, please send it again.",
 }
 
 # Answers read as yes / no to a yes-no question (seva/validators.py), in any script.

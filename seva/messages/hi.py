@@ -49,7 +49,6 @@ TEXTS = {
     # --- Sent by the WhatsApp channel itself when Rasa cannot answer
     "rate_limited": "⏳ आप बहुत जल्दी-जल्दी संदेश भेज रहे हैं। कृपया एक मिनट रुकें, फिर अपना संदेश दोबारा भेजें।",
     "try_again": "😔 माफ़ कीजिए, मैं अभी इसका जवाब नहीं दे पाया। कृपया एक मिनट बाद अपना संदेश फिर से भेजें।",
-    "interrupted": "😔 माफ़ कीजिए, आपके पिछले संदेश का जवाब देते समय मुझे दोबारा शुरू होना पड़ा। अगर आपको जवाब नहीं मिला, तो कृपया वह संदेश फिर से भेजें।",
 }
 
 # Answers read as yes / no to a yes-no question (seva/validators.py), in any script.

@@ -11,7 +11,7 @@ import pytest
 
 from channels.conversation import KnownConversations, OpenQuestion
 from channels.dedupe import SQLMessageLog
-from channels.inbox import PendingInbox
+from channels.inbox import Inbox
 from channels.menus import MenuStore
 from channels.rate_limit import SenderRateLimiter
 from channels.whatsapp import WhatsAppInput
@@ -48,7 +48,7 @@ class Dialogue:
 
 def channel(fake, url, conversations=None, burst=10):
     return WhatsAppInput("verify", "secret", fake.access_token, "123", api_base_url=fake.base_url,
-                         message_log=SQLMessageLog(url), inbox=PendingInbox(url), menus=MenuStore(url),
+                         message_log=SQLMessageLog(url), inbox=Inbox(url), menus=MenuStore(url),
                          rate_limiter=SenderRateLimiter(url, per_minute=1, burst=burst),
                          conversations=conversations or KnownConversations())
 
@@ -58,8 +58,8 @@ def deliver(whatsapp, dialogue, *items):
     async def go():
         note = parse(envelope(list(items)))
         await whatsapp.inbox.add(m for m in note.messages if m.type not in IGNORED_TYPES)
-        whatsapp._accept(note, dialogue)
-        while whatsapp._tasks:
+        whatsapp._note(note)
+        while await whatsapp.take_and_handle(dialogue) or whatsapp._tasks:
             await asyncio.gather(*list(whatsapp._tasks))
         await whatsapp.client.close()
     asyncio.run(go())
@@ -84,7 +84,7 @@ def test_an_edit_reaches_rasa_as_its_new_text_marked_as_an_edit_of_the_original(
     assert {k: edit.metadata["whatsapp"][k] for k in ("message_id", "type", "edit_of")} == \
         {"message_id": "wamid.edit1", "type": "edit", "edit_of": "wamid.answer1"}
     assert said(fake) == ["got: Khordha", "got: ଖୋର୍ଦ୍ଧା"]
-    assert whatsapp.inbox.left_over() == []
+    assert whatsapp.inbox.waiting() == []
 
 
 def test_an_edited_caption_is_an_edit_and_an_edit_without_text_is_not_answered(fake, url):
@@ -95,7 +95,7 @@ def test_an_edited_caption_is_an_edit_and_an_edit_without_text_is_not_answered(f
     assert [(m.text, m.metadata["whatsapp"]["edit_of"]) for m in dialogue.received] == \
         [("my ration card", "wamid.photo1")]
     assert said(fake) == ["got: my ration card"]  # nothing for the edit without text, no "can't take this"
-    assert whatsapp.inbox.left_over() == []
+    assert whatsapp.inbox.waiting() == []
 
 
 def test_a_deleted_message_is_not_answered_and_not_kept(fake, url, caplog):
@@ -103,7 +103,7 @@ def test_a_deleted_message_is_not_answered_and_not_kept(fake, url, caplog):
     caplog.set_level("INFO", logger="channels.whatsapp")
     deliver(whatsapp, dialogue, dict(REVOKE, **{"from": CITIZEN}))
     assert dialogue.received == [] and fake.sent == [] and fake.reads == []
-    assert whatsapp.inbox.left_over() == []
+    assert whatsapp.inbox.waiting() == []
     assert "deleted message" in caplog.text and CITIZEN not in caplog.text  # logged, the number masked
 
 
