@@ -17,6 +17,7 @@ from typing import Any, Dict, Optional
 
 import aiohttp
 
+from seva import metrics
 from seva.privacy import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -96,9 +97,11 @@ class GraphClient:
                     retry_after = float(header) if header and header.replace(".", "", 1).isdigit() else None
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 status, code = 0, None
+                metrics.graph_api_error(None, timeout=isinstance(exc, asyncio.TimeoutError))
                 logger.info("WhatsApp send %s to %s: network error %s (attempt %d)", kind, to,
                             exc.__class__.__name__, attempt)
             else:
+                metrics.graph_api_error(code, status)
                 retryable = status == 429 or status >= 500 or code in RETRYABLE_CODES
                 if not retryable:
                     logger.warning("WhatsApp send %s to %s failed permanently: HTTP %s, code %s (%s)",
