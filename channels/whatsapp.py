@@ -45,6 +45,7 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels import health
 from channels import whatsapp_outbound as outbound
 from channels.conversation import Conversations, OpenQuestion, RasaConversations
 from channels.dedupe import SQLMessageLog, message_log_from_env
@@ -57,7 +58,7 @@ from channels.replies import ReplyJournal
 from channels.speech_port import NoTranscriber, Transcriber, default_transcriber
 from channels.voice_turn import VoiceTurn, message_for, voice_turn
 from channels.whatsapp_inbound import IGNORED_TYPES, TEXT_TYPES, InboundMessage, MalformedPayload, decode, parse
-from seva import messages, rasa_setup
+from seva import messages, metrics, rasa_setup
 from seva.catalog import Catalog
 from seva.db import in_writer_thread
 from seva.language import detect
@@ -261,13 +262,22 @@ class WhatsAppInput(InputChannel):
             self._app = app
             # what a crash or another instance left is taken like any new message (inbox.py)
             self._worker_loop().submit(self._start_dispatcher, on_new_message)
+            metrics.watch_inbox(lambda: self.inbox.depth())
+            metrics.watch_department_deliveries()
+            if os.environ.get("SEVA_DRAIN_SECONDS"):  # behind a balancer: ready → 503 before stopping
+                health.drain_on_sigterm(app)
 
         @webhook.listener("before_server_stop")
         async def stop_taking(_app, _loop) -> None:
+            health.start_draining()
             self._draining = True  # messages in hand finish; the rest stay for other instances
 
+        # /health/live, /health/ready (agent, database, Redis lock store), /metrics
+        health.add_routes(webhook, [health.agent_check(), health.database_check(lambda: self.inbox.engine),
+                                    health.lock_store_check()])
+
         @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
+        async def hello(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
         @webhook.route("/webhook", methods=["GET"])
@@ -303,8 +313,9 @@ class WhatsAppInput(InputChannel):
             except Exception as error:
                 logger.error("WhatsApp inbox unavailable (%s): asking Meta to re-deliver", error.__class__.__name__)
                 return response.text("try again", status=503)
+            metrics.messages_accepted(m.type for m in note.messages)
             self._app = request.app
-            # hand over in arrival order; the worker loop keeps that order per sender
+            # statuses recorded, the dispatcher woken: the inbox keeps each sender's order
             self._worker_loop().submit(self._accept, note, on_new_message)
             return response.text("ok")
 
@@ -386,6 +397,7 @@ class WhatsAppInput(InputChannel):
             logger.warning("WhatsApp message %s from %s: its instance stopped before finishing; resuming "
                            "(attempt %d)", message.message_id[-12:], mask_phone(message.sender), taken.attempts)
             if await self._resume(message):
+                metrics.turn_done("whatsapp", metrics.seconds_since(taken.received_at))
                 return
         else:
             if not await self.log.claim(message.message_id):
@@ -398,6 +410,7 @@ class WhatsAppInput(InputChannel):
                 return
             self._spawn(self.client.mark_read(message.message_id, typing=True))
         await self._turn(message, on_new_message)
+        metrics.turn_done("whatsapp", metrics.seconds_since(taken.received_at))
 
     async def _resume(self, message: InboundMessage) -> bool:
         """Send what is left of a turn another instance ran; False when its turn never ended."""
@@ -480,12 +493,14 @@ class WhatsAppInput(InputChannel):
         waiting = await self.conversations.open_question(message.sender)
         language = waiting.language
         if audio is None:
+            metrics.voice_note(outcome)
             metadata["voice"] = {**limits, "outcome": outcome}
             return '/voice_note{"kind":%s}' % json.dumps(outcome)
         turn = self._voice_turn(waiting, language)
         mime = (message.mime_type or "audio/ogg").split(";")[0].strip()
         result = await self.transcriber.transcribe(audio, mime, language, expected=turn.expected or None,
                                                    free_text=turn.free_text)
+        metrics.voice_note(result.outcome)
         metadata["voice"] = {**limits, "outcome": result.outcome.value, "language": result.language,
                              "confidence": round(result.confidence, 3), "seconds": round(result.duration, 1)}
         logger.info("Voice note from %s: %s, %.1f s, confidence %.2f%s", mask_phone(message.sender),

@@ -3,8 +3,8 @@
 Every metric is in one registry, ``REGISTRY``, served as text by ``exposition()`` (the
 ``/metrics`` route of channels/health.py). The counters and the histogram are moved by the
 code that sees the event: the WhatsApp channel (messages in, turns, voice notes), the Graph
-API client (errors) and the event broker components/metrics_broker.py (NLU messages and
-fallbacks). Three gauges are read when Prometheus scrapes, from a callable registered by
+API client (errors) and the last NLU pipeline component components/nlu_metrics.py (NLU
+messages and fallbacks). Three gauges are read when Prometheus scrapes, from a callable registered by
 whoever owns the data (``watch_inbox``, ``watch_department_deliveries``); such a read runs on
 a thread of its own with a timeout, and a failing or slow source leaves its samples out and
 sets ``seva_metrics_source_up{source}`` to 0 instead of failing the scrape.

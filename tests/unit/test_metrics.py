@@ -1,4 +1,4 @@
-"""seva/metrics.py, the Graph API client's error counts and the NLU-counting event broker.
+"""seva/metrics.py, the Graph API client's error counts and the NLU-counting pipeline component.
 
 Values are read from the module's registry as differences: other tests in the process may
 move the same counters."""
@@ -12,18 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
-from rasa.core.brokers.broker import EventBroker
-from rasa.utils.endpoints import EndpointConfig
 
 from channels import whatsapp_outbound as out
 from channels.graph_client import GraphClient
-from components.metrics_broker import ENDPOINT, MetricsEventBroker
+from components.nlu_metrics import NluMetrics
 from fakegraph.server import FakeGraph
 from seva import metrics
 from speech.result import Outcome
 
 ROOT = Path(__file__).resolve().parents[2]
-BROKER = "components.metrics_broker.MetricsEventBroker"
 
 
 def value(name, **labels):
@@ -116,40 +113,34 @@ def test_graph_api_errors_without_a_code_count_as_status_timeout_or_network(fake
     assert value("seva_graph_api_errors_total", code="http_502") == bad_gateway + 1
 
 
-# -- the event broker -------------------------------------------------------------------------
-def user(text, intent):
-    return {"sender_id": "919437000111", "event": "user", "text": text, "timestamp": 1.0,
-            "parse_data": {"intent": {"name": intent, "confidence": 0.3}, "entities": [], "text": text}}
+# -- the NLU component --------------------------------------------------------------------------
+def parsed(text, intent):
+    from rasa.shared.nlu.training_data.message import Message
+
+    return Message(data={"text": text, "intent": {"name": intent, "confidence": 0.3}})
 
 
-def test_rasa_loads_the_broker_by_module_path_and_it_counts_nlu_messages_and_fallbacks(caplog):
-    broker = asyncio.run(EventBroker.create(EndpointConfig(type=BROKER)))
-    assert isinstance(broker, MetricsEventBroker) and broker.is_ready()
+def test_the_nlu_component_counts_classified_messages_and_fallbacks_not_payloads(caplog):
+    component = NluMetrics.create({}, None, None, None)  # type: ignore[arg-type]
     messages, fallbacks = value("seva_nlu_messages_total"), value("seva_nlu_fallback_total")
-    for event in (user("asdf qwerty zxcv", "nlu_fallback"), user("income certificate", "request_service"),
-                  user('/inform{"district":"Cuttack"}', "inform"),  # a payload: the intent was given
-                  user("/nlu_fallback", "nlu_fallback"),
-                  {"event": "bot", "text": "Sorry, I did not understand that."},
-                  {"event": "action", "name": "action_listen"},
-                  {"event": "user", "text": None, "parse_data": {"intent": {"name": "greet"}}},
-                  {"event": "user", "text": "secret words", "parse_data": "not a dict"},  # never raises
-                  "not even a dict"):
-        broker.publish(event)  # type: ignore[arg-type]
-    assert value("seva_nlu_messages_total") == messages + 2
+    odd = parsed("secret words", "greet")
+    odd.data["intent"] = "not a dict"  # never raises
+    batch = [parsed("asdf qwerty zxcv", "nlu_fallback"), parsed("income certificate", "apply_service"),
+             parsed('/inform{"district":"Cuttack"}', "inform"),  # a payload: the intent was given
+             parsed("/nlu_fallback", "nlu_fallback"), parsed("", "greet"), odd]
+    assert component.process(batch) == batch
+    assert value("seva_nlu_messages_total") == messages + 3
     assert value("seva_nlu_fallback_total") == fallbacks + 1
     assert "secret words" not in caplog.text and "asdf" not in caplog.text
-    asyncio.run(broker.close())
 
 
-def test_endpoints_yml_configures_the_broker():
-    from rasa.core.utils import read_endpoints_from_path
+def test_the_pipeline_ends_with_the_nlu_component_after_the_fallback_classifier():
+    import yaml
 
-    endpoints = read_endpoints_from_path(ROOT / "endpoints.yml")
-    assert endpoints.event_broker is not None and endpoints.event_broker.type == BROKER
-    assert ENDPOINT == {"type": BROKER}
+    names = [step["name"] for step in yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]]
+    assert names[-2:] == ["FallbackClassifier", "components.nlu_metrics.NluMetrics"]
 
 
-# -- gauges read at scrape time ------------------------------------------------------------------
 def test_inbox_gauges_are_read_from_the_registered_callable_at_scrape_time(watchers):
     state = {"stats": (3, 12.5)}
     metrics.watch_inbox(lambda: state["stats"])
