@@ -468,6 +468,8 @@ class WhatsAppInput(InputChannel):
                            status.error_code, status.error_title or "")
         await self.log.record_status(status.message_id, status.status, mask_phone(status.recipient),
                                      status.error_code, status.error_title)
+        if status.callback and status.status != "failed":  # one of our replies: Meta has it (replies.py)
+            await self.replies.status_came(status.callback)
 
     async def _text_for(self, message: InboundMessage) -> Optional[str]:
         if message.type in TEXT_TYPES:

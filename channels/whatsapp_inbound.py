@@ -51,6 +51,7 @@ class StatusUpdate:
     timestamp: int
     error_code: Optional[int] = None
     error_title: Optional[str] = None
+    callback: Optional[str] = None  # the biz_opaque_callback_data we sent with the message
 
 
 @dataclass
@@ -180,4 +181,6 @@ def _status(status: Any) -> Optional[StatusUpdate]:
         message_id=status["id"], status=str(status["status"]), recipient=str(status.get("recipient_id") or ""),
         timestamp=_int(status.get("timestamp")), error_code=_int(first.get("code")) or None,
         error_title=next((t for t in (first.get("title"), first.get("message")) if isinstance(t, str) and t), None),
+        callback=status["biz_opaque_callback_data"] if isinstance(status.get("biz_opaque_callback_data"), str)
+        else None,
     )

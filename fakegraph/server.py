@@ -149,8 +149,12 @@ class FakeGraph:
     ``wait_until``, so tests wait for evidence instead of sleeping."""
 
     def __init__(self, access_token: str = TOKEN_DEFAULT, app_secret: str = "fake-app-secret",
-                 webhook_url: Optional[str] = None, phone_number_id: str = "106540352242922"):
+                 webhook_url: Optional[str] = None, phone_number_id: str = "106540352242922",
+                 send_statuses: bool = False):
         self.access_token = access_token
+        # like Meta: a "sent" status webhook for each accepted message, echoing its
+        # biz_opaque_callback_data (off by default: most tests count webhook calls)
+        self.send_statuses = send_statuses
         self.app_secret = app_secret
         self.webhook_url = webhook_url
         self.phone_number_id = phone_number_id
@@ -302,6 +306,11 @@ class FakeGraph:
             self.sent_at.append(time.monotonic())
             self._changed.notify_all()
         wamid = "wamid.fake" + secrets.token_hex(10)
+        if self.send_statuses and self.webhook_url:
+            sent = status(wamid, body["to"], "sent")
+            if isinstance(body.get("biz_opaque_callback_data"), str):
+                sent["biz_opaque_callback_data"] = body["biz_opaque_callback_data"]
+            asyncio.get_running_loop().run_in_executor(None, self.deliver, envelope(statuses=[sent]))
         return web.json_response({"messaging_product": "whatsapp",
                                   "contacts": [{"input": body["to"], "wa_id": body["to"]}],
                                   "messages": [{"id": wamid}]})

@@ -14,6 +14,7 @@ from channels.dedupe import SQLMessageLog
 from channels.inbox import Inbox
 from channels.menus import MenuStore
 from channels.rate_limit import SenderRateLimiter
+from channels.replies import ReplyJournal
 from channels.whatsapp import WhatsAppInput
 from channels.whatsapp_inbound import IGNORED_TYPES, parse
 from fakegraph.server import FakeGraph, envelope, text
@@ -48,7 +49,8 @@ class Dialogue:
 
 def channel(fake, url, conversations=None, burst=10):
     return WhatsAppInput("verify", "secret", fake.access_token, "123", api_base_url=fake.base_url,
-                         message_log=SQLMessageLog(url), inbox=Inbox(url), menus=MenuStore(url),
+                         message_log=SQLMessageLog(url), inbox=Inbox(url), replies=ReplyJournal(url),
+                         menus=MenuStore(url),
                          rate_limiter=SenderRateLimiter(url, per_minute=1, burst=burst),
                          conversations=conversations or KnownConversations())
 

@@ -17,10 +17,11 @@ from channels.replies import ReplyJournal
 from channels.whatsapp import WhatsAppInput
 from channels.whatsapp_inbound import parse
 from channels.whatsapp_outbound import text_messages
-from fakegraph.server import FakeGraph, envelope, text
+from fakegraph.server import FakeGraph, envelope, status, text
 from tests.unit.test_channel_flow import CITIZEN, Dialogue, said
 
 LEASE = 0.2
+GRACE = 0.5  # how long a takeover waits for Meta's status of a reply written down just before
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def url(tmp_path):
 def instance(fake, url, conversations=None):
     return WhatsAppInput("verify", "secret", fake.access_token, "123", api_base_url=fake.base_url,
                          message_log=SQLMessageLog(url), inbox=Inbox(url, lease_seconds=LEASE),
-                         replies=ReplyJournal(url), menus=MenuStore(url),
+                         replies=ReplyJournal(url, status_grace=GRACE), menus=MenuStore(url),
                          rate_limiter=SenderRateLimiter(url, per_minute=1, burst=10),
                          conversations=conversations or KnownConversations())
 
@@ -116,3 +117,23 @@ def test_a_redelivery_of_an_answered_message_is_not_answered_even_on_a_retry(fak
     dialogue = Dialogue()
     take_over(instance(fake, url), dialogue)
     assert dialogue.received == [] and said(fake) == []
+
+
+def test_a_reply_meta_reported_on_is_not_sent_again_one_it_never_took_is(fake, url):
+    """The dead instance posted both replies but marked neither: Meta's status webhook for
+    the first (its biz_opaque_callback_data) reached the other instance, none came for the
+    second (Meta never took it)."""
+    dead = instance(fake, url)
+    message = died_holding(dead, "hello")
+    kept = asyncio.run(dead.replies.keep(message.message_id, [
+        *text_messages(CITIZEN, "taken by Meta"), *text_messages(CITIZEN, "never reached Meta")]))
+    assert [body["biz_opaque_callback_data"] for _, body in kept] == [
+        f"seva:0:{message.message_id}", f"seva:1:{message.message_id}"]
+    alive = instance(fake, url)
+    note = parse(envelope(statuses=[{**status("wamid.out1", CITIZEN, "sent"),
+                                     "biz_opaque_callback_data": kept[0][1]["biz_opaque_callback_data"]}]))
+    assert note.statuses[0].callback == f"seva:0:{message.message_id}"
+    asyncio.run(alive._record_status(note.statuses[0]))
+    dialogue = Dialogue()
+    take_over(alive, dialogue)
+    assert dialogue.received == [] and said(fake) == ["never reached Meta"]
