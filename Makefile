@@ -17,10 +17,11 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # Python 3.10 (Rasa 3.6 supports 3.8-3.10): on PATH or under pyenv (see the script).
 PYTHON310 := $(shell scripts/find-python310.sh)
 
-.PHONY: help setup train run test lint test-unit test-speech test-e2e validate check-catalog import-catalog chat clean
+.PHONY: help setup train run cluster test lint test-unit test-speech test-e2e validate check-catalog import-catalog chat clean
 
 help:
 	@echo "make run    - set up, train if needed, start the action server and Rasa (Ctrl-C stops both)"
+	@echo "make cluster - PostgreSQL, Redis, INSTANCES (2) x Rasa + action server behind HAProxy on CLUSTER_PORT (8000)"
 	@echo "make test   - set up, then run every check (lint, catalog, pytest, rasa data validate, rasa test, end-to-end)"
 	@echo "make lint   - ruff (pyflakes, import order, bugbear) and mypy, as configured in pyproject.toml"
 	@echo "make chat   - talk to a running assistant from the terminal"
@@ -74,6 +75,10 @@ test: setup lint check-catalog test-unit test-speech validate train
 
 run: train
 	@scripts/run.sh
+
+# Several instances on one machine (cluster/launcher.py; data in var/cluster, logs in logs/cluster).
+cluster: train
+	@$(PY) -m cluster
 
 chat: setup
 	$(PY) scripts/chat.py

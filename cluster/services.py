@@ -134,8 +134,10 @@ class Service:
     ready_timeout = 60.0
     run_as: Optional[str] = None  # a system user to run the server as (setpriv), or None
 
-    def __init__(self, data_dir: Path, port: Optional[int] = None, die_with_parent: bool = True):
+    def __init__(self, data_dir: Path, port: Optional[int] = None, die_with_parent: bool = True,
+                 log_path: Optional[Path] = None):
         self.data_dir = Path(data_dir).absolute()
+        self._log_path = Path(log_path).absolute() if log_path else None
         self._requested_port = port
         self._port: Optional[int] = port
         self.die_with_parent = die_with_parent
@@ -154,8 +156,9 @@ class Service:
 
     @property
     def log_path(self) -> Path:
-        """The server's own output (stdout and stderr), appended across starts."""
-        return self.data_dir / f"{self.name}.log"
+        """The server's own output (stdout and stderr), appended across starts:
+        ``log_path`` if given, else ``data_dir/<name>.log``."""
+        return self._log_path or self.data_dir / f"{self.name}.log"
 
     @property
     def running(self) -> bool:
@@ -170,6 +173,7 @@ class Service:
         if self.running:
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._prepare()
         attempts = PORT_ATTEMPTS if self._requested_port is None else 1
         for attempt in range(1, attempts + 1):
@@ -332,10 +336,11 @@ def _traversable_by(path: Path, user: pwd.struct_passwd) -> Optional[Path]:
 
 class Postgres(Service):
     """A private PostgreSQL cluster in ``data_dir``: ``data_dir/pgdata`` (initdb'd once),
-    its log ``data_dir/postgres.log``, its unix socket in ``data_dir``; TCP on
-    127.0.0.1:``port``. Trust authentication for loopback and socket connections only (the
-    server listens on nothing else); fsync stays on. Role and database ``seva`` are created
-    if missing; ``url`` is theirs, ``admin_url`` the superuser's (``postgres``).
+    its log ``data_dir/postgres.log`` (and ``initdb.log`` next to it), its unix socket in
+    ``data_dir``; TCP on 127.0.0.1:``port``. Trust authentication for loopback and socket
+    connections only (the server listens on nothing else); fsync stays on. Role and
+    database ``seva`` are created if missing; ``url`` is theirs, ``admin_url`` the
+    superuser's (``postgres``).
 
     ``stop()`` sends SIGINT ("fast" shutdown: clients are disconnected, data is flushed):
     PostgreSQL's SIGTERM is "smart" and waits for every client to leave."""
@@ -345,10 +350,11 @@ class Postgres(Service):
     USER = "seva"
     DATABASE = "seva"
     SUPERUSER = "postgres"
-    MAX_CONNECTIONS = 300  # per instance: Rasa's tracker store, the application store, the channel
+    MAX_CONNECTIONS = 300  # every instance pools connections: tracker store, application store, channel, actions
 
-    def __init__(self, data_dir: Path, port: Optional[int] = None, die_with_parent: bool = True):
-        super().__init__(data_dir, port, die_with_parent)
+    def __init__(self, data_dir: Path, port: Optional[int] = None, die_with_parent: bool = True,
+                 log_path: Optional[Path] = None):
+        super().__init__(data_dir, port, die_with_parent, log_path)
         self.bindir = postgres_bindir()
         self.pgdata = self.data_dir / "pgdata"
         self.socket_dir = self.data_dir
@@ -412,7 +418,7 @@ class Postgres(Service):
         if self.pgdata.exists() and any(self.pgdata.iterdir()):
             raise ServiceError(f"{self.pgdata} has files but no PostgreSQL cluster (no PG_VERSION); "
                                f"move them away or use another folder")
-        log = self.data_dir / "initdb.log"
+        log = self.log_path.with_name("initdb.log")
         with open(log, "ab") as out:
             result = subprocess.run(
                 self._prefix_for_run() + [str(self.bindir / "initdb"), "-D", str(self.pgdata), "-U", self.SUPERUSER,
@@ -533,8 +539,9 @@ class HAProxy(Service):
     def __init__(self, config_dir: Path, port: Optional[int] = None,
                  backends: Sequence[Tuple[str, int]] = (),
                  health_path: str = "/webhooks/whatsapp/health/ready",
-                 bind: str = HOST, server_timeout: float = 30.0, die_with_parent: bool = True):
-        super().__init__(config_dir, port, die_with_parent)
+                 bind: str = HOST, server_timeout: float = 30.0, die_with_parent: bool = True,
+                 log_path: Optional[Path] = None):
+        super().__init__(config_dir, port, die_with_parent, log_path)
         if not backends:
             raise ValueError("HAProxy needs at least one backend")
         self.backends = list(backends)

@@ -146,3 +146,29 @@ def test_haproxy_balances_and_drops_a_failing_backend(folder):
         assert "instance2 is DOWN" in (folder / "lb" / "haproxy.log").read_text()
     finally:
         a.close()
+
+
+def test_cluster_endpoints_as_rasa_reads_them(tmp_path, monkeypatch):
+    from rasa.core.utils import AvailableEndpoints
+
+    from cluster.launcher import LOCK_STORE_TYPE, endpoints_yaml
+
+    base = tmp_path / "endpoints.yml"
+    base.write_text('# the action server\naction_endpoint:\n  url: "http://localhost:5055/webhook"\n\n'
+                    '# conversations\ntracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "var/tracker.db"\n\n'
+                    "# metrics\nevent_broker:\n  type: some.Broker\n  url: ${BROKER_HOST}\n", encoding="utf-8")
+    monkeypatch.setenv("BROKER_HOST", "broker.example")
+    path = tmp_path / "endpoints-2.yml"
+    path.write_text(endpoints_yaml(2, "http://127.0.0.1:5056/webhook", "postgresql://seva:p%40ss@127.0.0.1:5433/seva",
+                                   "redis://127.0.0.1:6380/0", base), encoding="utf-8")
+    endpoints = AvailableEndpoints.read_endpoints(str(path))
+    assert endpoints.action.url == "http://127.0.0.1:5056/webhook"
+    tracker = endpoints.tracker_store
+    assert (tracker.type, tracker.url, tracker.kwargs["dialect"], tracker.kwargs["port"], tracker.kwargs["db"],
+            tracker.kwargs["username"], tracker.kwargs["password"]) == \
+        ("SQL", "127.0.0.1", "postgresql", 5433, "seva", "seva", "p@ss")
+    lock = endpoints.lock_store
+    assert (lock.type, lock.url, lock.kwargs["port"], lock.kwargs["db"]) == (LOCK_STORE_TYPE, "127.0.0.1", 6380, 0)
+    assert endpoints.event_broker.type == "some.Broker"
+    assert endpoints.event_broker.url == "broker.example"  # copied as written: Rasa still expands it
+    assert "var/tracker.db" not in path.read_text() and "localhost:5055" not in path.read_text()
