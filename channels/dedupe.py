@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from seva import clock
-from seva.db import UTCDateTime, in_writer_thread, make_engine
+from seva.db import UTCDateTime, create_tables, in_writer_thread, make_engine
 
 KEEP_DAYS = 8  # Meta retries for 7 days
 
@@ -49,7 +49,7 @@ class SQLMessageLog:
 
     def __init__(self, url: Optional[str] = None):
         self.engine = make_engine(url)
-        metadata.create_all(self.engine)
+        create_tables(metadata, self.engine)
         self._prune()
 
     def _prune(self) -> None:

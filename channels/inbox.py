@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 
 from channels.whatsapp_inbound import InboundMessage
 from seva import clock
-from seva.db import UTCDateTime, in_writer_thread, make_engine, submit_to_writer
+from seva.db import UTCDateTime, create_tables, in_writer_thread, make_engine, submit_to_writer
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class Inbox:
     def __init__(self, url: Optional[str] = None, owner: Optional[str] = None,
                  lease_seconds: float = LEASE_SECONDS):
         self.engine = make_engine(url)
-        metadata.create_all(self.engine)
+        create_tables(metadata, self.engine)
         self.owner = owner or instance_name()
         self.lease_seconds = lease_seconds
         self._waiting: List[Tuple[List[InboundMessage], concurrent.futures.Future]] = []

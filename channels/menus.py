@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from seva import clock
-from seva.db import UTCDateTime, in_writer_thread, make_engine
+from seva.db import UTCDateTime, create_tables, in_writer_thread, make_engine
 
 MENU_KEY = re.compile(r"#?\d{1,3}")  # what a menu reply looks like: "3", "#3"
 
@@ -36,7 +36,7 @@ class MenuStore:
 
     def __init__(self, url: Optional[str] = None):
         self.engine = make_engine(url)
-        metadata.create_all(self.engine)
+        create_tables(metadata, self.engine)
 
     def _save(self, sender: str, menu: Dict[str, str]) -> None:
         row = {"menu": json.dumps(menu, ensure_ascii=False), "sent_at": clock.now_utc()}

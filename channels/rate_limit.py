@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from seva.db import in_writer_thread, make_engine
+from seva.db import create_tables, in_writer_thread, make_engine
 
 DEFAULT_PER_MINUTE = 20
 DEFAULT_BURST = 10
@@ -61,7 +61,7 @@ class SenderRateLimiter:
         self.burst = float(burst)
         self.clock = clock
         self.engine = make_engine(url)
-        metadata.create_all(self.engine)
+        create_tables(metadata, self.engine)
         self._since_prune = 0
 
     def _refilled(self, now: float):

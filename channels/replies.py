@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import sqlalchemy as sa
 
 from seva import clock
-from seva.db import UTCDateTime, in_writer_thread, make_engine
+from seva.db import UTCDateTime, create_tables, in_writer_thread, make_engine
 
 CALLBACK_PREFIX = "seva:"
 STATUS_GRACE_SECONDS = 5.0  # Meta's "sent" status comes within a second or two
@@ -58,7 +58,7 @@ class ReplyJournal:
     def __init__(self, url: Optional[str] = None, status_grace: float = STATUS_GRACE_SECONDS):
         self.engine = make_engine(url)
         self.status_grace = status_grace
-        metadata.create_all(self.engine)
+        create_tables(metadata, self.engine)
 
     def _unsent(self, message_id: str) -> Optional[Tuple[dt.datetime, List[Tuple[int, Dict[str, Any]]]]]:
         with self.engine.connect() as conn:

@@ -69,6 +69,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
 MAX_IN_FLIGHT = 32  # messages (of different citizens) one instance answers at a time
+TURN_TIMEOUT_SECONDS = 180  # a 2-minute voice note is decoded in ~20 s; a turn beyond this hangs
 POLL_SECONDS = 0.25  # how often an idle instance looks for messages other instances received
 
 
@@ -374,8 +375,12 @@ class WhatsAppInput(InputChannel):
 
     async def _work(self, taken: Taken, on_new_message) -> None:
         message = taken.message
-        try:
-            await self._answer(taken, on_new_message)
+        try:  # a turn that hangs would hold its lease, and its citizen's next messages, for ever
+            await asyncio.wait_for(self._answer(taken, on_new_message), TURN_TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:
+            logger.error("WhatsApp message %s from %s: no answer within %g s, given up", message.message_id[-12:],
+                         mask_phone(message.sender), TURN_TIMEOUT_SECONDS)
+            await self._apologise(message)
         except Exception as error:  # one message must never stop the others
             logger.error("WhatsApp message %s from %s failed: %s", message.message_id[-12:],
                          mask_phone(message.sender), error.__class__.__name__, exc_info=True)
@@ -388,6 +393,13 @@ class WhatsAppInput(InputChannel):
         finally:
             self._in_flight.discard(message.message_id)
             self._wake.set()  # the sender's next message may be due now
+
+    async def _apologise(self, message: InboundMessage) -> None:
+        try:
+            await self._say(message.sender, "try_again", message.text)
+        except Exception as error:
+            logger.error("WhatsApp: could not apologise to %s (%s)", mask_phone(message.sender),
+                         error.__class__.__name__)
 
     async def _answer(self, taken: Taken, on_new_message) -> None:
         message = taken.message
@@ -442,18 +454,22 @@ class WhatsAppInput(InputChannel):
                         mask_phone(message.sender))
             return
         echoed = len(output.bodies)
+        failure: Optional[Exception] = None
         try:
             await on_new_message(UserMessage(
                 text, output, message.sender, input_channel=self.name(),
                 message_id=message.message_id, metadata=metadata))
-        finally:
-            if len(output.bodies) == echoed:  # Rasa could not answer (action server down, an error)
-                logger.warning("WhatsApp message %s from %s got no answer: apologising",
-                               message.message_id[-12:], mask_phone(message.sender))
-                language = await self._language(message.sender, message.text)
-                await output.send_text_message(message.sender, messages.text("try_again", language))
-            kept = await self.replies.keep(message.message_id, output.bodies)
-            await self._send_kept(message.message_id, kept)  # sent before the inbox forgets the message
+        except Exception as error:  # answered with the apology below, then reported by _work
+            failure = error
+        if len(output.bodies) == echoed:  # Rasa could not answer (action server down, an error)
+            logger.warning("WhatsApp message %s from %s got no answer: apologising",
+                           message.message_id[-12:], mask_phone(message.sender))
+            language = await self._language(message.sender, message.text)
+            await output.send_text_message(message.sender, messages.text("try_again", language))
+        kept = await self.replies.keep(message.message_id, output.bodies)
+        await self._send_kept(message.message_id, kept)  # sent before the inbox forgets the message
+        if failure is not None:
+            raise failure
 
     async def _send_kept(self, message_id: str, kept: List[Tuple[int, Dict[str, Any]]]) -> None:
         """Send written-down replies in order, marking each once the Graph API has it."""

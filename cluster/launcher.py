@@ -343,7 +343,12 @@ class Cluster:
         self.say(f"Redis:      {_safe_url(self.redis_url)}" + ("" if s.redis_url else " (private, "
                  f"data in {_show(s.data_dir / 'redis')})"))
 
-        base_env = {**self.env, "APP_DB_URL": self.database_url, "RASA_TELEMETRY_ENABLED": "false",
+        # TICKET_LOCK_LIFETIME: a sender's Rasa lock left by a dead instance lapses in 15 s (Rasa's
+        # default 60 s), so the instance taking over its message answers within 30 s; the inbox
+        # already lets one message per sender run at a time. SEVA_DRAIN_SECONDS: on SIGTERM an
+        # instance answers 503 to the balancer's checks for 3 s before it stops (channels/health.py).
+        base_env = {"TICKET_LOCK_LIFETIME": "15", "SEVA_DRAIN_SECONDS": "3",
+                    **self.env, "APP_DB_URL": self.database_url, "RASA_TELEMETRY_ENABLED": "false",
                     "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
                     "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), self.env.get("PYTHONPATH")]))}
         # every action server and `rasa run` at once (loading the model is the long part); an

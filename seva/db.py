@@ -49,6 +49,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+_CREATE_TABLES_LOCK = 0x5E7A_0001  # a PostgreSQL advisory lock key of our own
+
+
+def create_tables(metadata: sa.MetaData, engine: sa.engine.Engine) -> None:
+    """Create the tables of ``metadata`` that are missing.
+
+    Instances starting together on one fresh PostgreSQL race in CREATE TABLE (the loser
+    fails with a unique violation on pg_type): there the check-and-create runs under a
+    transaction-scoped advisory lock, so the second instance finds the tables made."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CREATE_TABLES_LOCK})
+        metadata.create_all(conn)
+
+
 # One thread does all of a process's channel writes (inbox, claims, statuses). SQLite has
 # one writer at a time; writers from several threads wait for each other in SQLite's busy
 # handler, which sleeps in growing steps (1, 2, 5 … 100 ms): the webhook's 200 waited up

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from seva import clock, reference
-from seva.db import UTCDateTime, database_url, make_engine
+from seva.db import UTCDateTime, create_tables, database_url, make_engine
 from seva.storage import prepare_sqlite_folder
 
 STATUSES = ("submitted", "in_progress", "approved", "rejected")
@@ -115,7 +115,7 @@ class Store:
     def __init__(self, url: Optional[str] = None):
         prepare_sqlite_folder(database_url(url), "the application store (APP_DB_URL)")
         self.engine = make_engine(url)
-        metadata.create_all(self.engine)
+        create_tables(metadata, self.engine)
 
     # -- applications -------------------------------------------------------------------
     def submit(self, *, sender_id: str, draft_id: str, service_id: str, language: str,

@@ -144,3 +144,21 @@ def test_every_forwarded_message_names_its_whatsapp_id(fake, url):
     assert [(m.message_id, m.metadata["whatsapp"]["message_id"], m.metadata["whatsapp"]["type"])
             for m in dialogue.received] == [("wamid.1", "wamid.1", "text"), ("wamid.2", "wamid.2", "text")]
     assert json.dumps(dialogue.received[0].metadata)  # what Rasa stores with the event must be JSON
+
+
+def test_a_turn_that_hangs_is_given_up_with_an_apology_and_frees_the_citizens_queue(fake, url, monkeypatch):
+    import channels.whatsapp as whatsapp_module
+
+    monkeypatch.setattr(whatsapp_module, "TURN_TIMEOUT_SECONDS", 0.5)
+
+    class Hanging(Dialogue):
+        async def __call__(self, message):
+            self.received.append(message)
+            if message.text == "hang":
+                await asyncio.sleep(3600)
+            await super().__call__(message)
+
+    whatsapp, dialogue = channel(fake, url), Hanging()
+    deliver(whatsapp, dialogue, text(CITIZEN, "hang"), text(CITIZEN, "next"))
+    assert said(fake) == [messages.text("try_again", "en"), "got: next"]
+    assert whatsapp.inbox.waiting() == []
