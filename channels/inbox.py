@@ -31,7 +31,7 @@ import json
 import logging
 import threading
 import uuid
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -189,12 +189,24 @@ class Inbox:
                                 .order_by(pending.c.sent_at, pending.c.received_at, pending.c.message_id)).all()
         return [Taken(InboundMessage(**json.loads(row.message)), row.received_at, row.attempts) for row in rows]
 
-    def renew(self) -> int:
-        """Extend the leases this instance holds; how many it holds."""
+    def renew(self, message_ids: Iterable[str]) -> int:
+        """Extend this instance's leases on the messages it is still working on; how many.
+        (Only those: a message it stopped working on without finishing is left to run out.)"""
+        wanted = list(message_ids)
+        if not wanted:
+            return 0
         until = _now() + dt.timedelta(seconds=self.lease_seconds)
         with self.engine.begin() as conn:
-            return conn.execute(pending.update().where(pending.c.lease_owner == self.owner)
+            return conn.execute(pending.update().where(pending.c.lease_owner == self.owner,
+                                                       pending.c.message_id.in_(wanted))
                                 .values(lease_until=until)).rowcount
+
+    def let_go(self, message_id: str, seconds: float) -> None:
+        """Give a message back, to be taken again (by anyone) ``seconds`` from now."""
+        with self.engine.begin() as conn:
+            conn.execute(pending.update().where(pending.c.message_id == message_id,
+                                                pending.c.lease_owner == self.owner)
+                         .values(lease_owner=None, lease_until=_now() + dt.timedelta(seconds=seconds)))
 
     def release_all(self) -> int:
         """Give this instance's leases back at once (on a clean stop): others need not wait."""
@@ -252,10 +264,12 @@ class Inbox:
 
 
 class LeaseKeeper:
-    """Renews an inbox's leases every third of their length, on a thread of its own."""
+    """Renews an inbox's leases on the messages ``holding()`` names, every third of their
+    length, on a thread of its own."""
 
-    def __init__(self, inbox: Inbox):
+    def __init__(self, inbox: Inbox, holding: Callable[[], Iterable[str]]):
         self.inbox = inbox
+        self.holding = holding
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="whatsapp-leases", daemon=True)
         self._thread.start()
@@ -263,7 +277,7 @@ class LeaseKeeper:
     def _run(self) -> None:
         while not self._stop.wait(self.inbox.lease_seconds / 3):
             try:
-                self.inbox.renew()
+                self.inbox.renew(self.holding())
             except Exception as error:  # the database is away: the leases may run out, nothing else breaks
                 logger.error("WhatsApp inbox: could not renew leases (%s)", error.__class__.__name__)
 

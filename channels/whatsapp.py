@@ -40,6 +40,7 @@ import os
 import threading
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Set, Text, Tuple
 
+import sqlalchemy as sa
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
@@ -71,6 +72,11 @@ MAX_BODY_BYTES = 1_000_000
 MAX_IN_FLIGHT = 32  # messages (of different citizens) one instance answers at a time
 TURN_TIMEOUT_SECONDS = 180  # a 2-minute voice note is decoded in ~20 s; a turn beyond this hangs
 POLL_SECONDS = 0.25  # how often an idle instance looks for messages other instances received
+RETRY_SECONDS = 5.0  # a message whose handling hit a database error is taken again after this
+
+
+class TurnFailed(Exception):
+    """Rasa raised while answering; the citizen was sent the apology (the cause is attached)."""
 
 
 class _WorkerLoop:
@@ -200,7 +206,8 @@ class WhatsAppInput(InputChannel):
         self.conversations: Conversations = conversations or RasaConversations(self._agent)
         self._replies = replies
         self._tasks: Set[asyncio.Task] = set()
-        self._in_flight: Set[str] = set()  # ids of the messages this instance is answering
+        self._in_flight: Set[str] = set()  # ids of the messages this instance is answering (worker loop)
+        self._holding: Tuple[str, ...] = ()  # a copy for the lease keeper's thread
         self._dispatcher: Optional[asyncio.Task] = None
         self._wake = asyncio.Event()  # bound to the worker loop on first use (Python 3.10)
         self._leases: Optional[LeaseKeeper] = None
@@ -208,38 +215,42 @@ class WhatsAppInput(InputChannel):
         self._catalog: Optional[Catalog] = None
         self._app: Optional[Sanic] = None
         self._worker: Optional[_WorkerLoop] = None
+        self._stores_lock = threading.Lock()
         if not self.app_secret:
             logger.warning("WHATSAPP_APP_SECRET is not set: every webhook POST will be refused (401)")
 
+    # The stores are made on first use, from Sanic's thread (the webhook) or the worker's
+    # (the dispatcher), whichever comes first: under a lock, so there is one of each (two
+    # inboxes would hold leases under two owner names).
+    def _store(self, name: str, make: Callable[[], Any]) -> Any:
+        value = getattr(self, name)
+        if value is None:
+            with self._stores_lock:
+                value = getattr(self, name)
+                if value is None:
+                    value = make()
+                    setattr(self, name, value)
+        return value
+
     @property
     def log(self) -> SQLMessageLog:
-        if self._log is None:
-            self._log = message_log_from_env()
-        return self._log
+        return self._store("_log", message_log_from_env)
 
     @property
     def inbox(self) -> Inbox:
-        if self._inbox is None:
-            self._inbox = Inbox()
-        return self._inbox
+        return self._store("_inbox", Inbox)
 
     @property
     def replies(self) -> ReplyJournal:
-        if self._replies is None:
-            self._replies = ReplyJournal()
-        return self._replies
+        return self._store("_replies", ReplyJournal)
 
     @property
     def rate_limiter(self) -> SenderRateLimiter:
-        if self._rate_limiter is None:
-            self._rate_limiter = SenderRateLimiter()
-        return self._rate_limiter
+        return self._store("_rate_limiter", SenderRateLimiter)
 
     @property
     def menus(self) -> MenuStore:
-        if self._menus is None:
-            self._menus = MenuStore()
-        return self._menus
+        return self._store("_menus", MenuStore)
 
     def _agent(self):
         """The agent ``rasa run`` serves (for RasaConversations), once the server has started."""
@@ -347,7 +358,7 @@ class WhatsAppInput(InputChannel):
     def _start_dispatcher(self, on_new_message) -> None:
         """On the worker loop: the one task that takes messages from the inbox for this instance."""
         if self._dispatcher is None:
-            self._leases = LeaseKeeper(self.inbox)
+            self._leases = LeaseKeeper(self.inbox, lambda: self._holding)
             self._dispatcher = self._spawn(self._dispatch(on_new_message))
 
     async def _dispatch(self, on_new_message) -> None:
@@ -371,6 +382,7 @@ class WhatsAppInput(InputChannel):
         for item in taken:
             self._in_flight.add(item.message.message_id)
             self._spawn(self._work(item, on_new_message))
+        self._holding = tuple(self._in_flight)
         return len(taken)
 
     async def _work(self, taken: Taken, on_new_message) -> None:
@@ -381,18 +393,41 @@ class WhatsAppInput(InputChannel):
             logger.error("WhatsApp message %s from %s: no answer within %g s, given up", message.message_id[-12:],
                          mask_phone(message.sender), TURN_TIMEOUT_SECONDS)
             await self._apologise(message)
+        except sa.exc.DBAPIError as error:  # the database is away: the message waits for a later attempt
+            logger.error("WhatsApp message %s from %s: database error (%s); taken again in %g s",
+                         message.message_id[-12:], mask_phone(message.sender), error.__class__.__name__,
+                         RETRY_SECONDS)
+            await self._let_go(message, RETRY_SECONDS)
+            return
+        except TurnFailed as failed:  # Rasa raised: the citizen has had the apology
+            logger.error("WhatsApp message %s from %s failed: %s", message.message_id[-12:],
+                         mask_phone(message.sender), failed.__cause__.__class__.__name__, exc_info=True)
         except Exception as error:  # one message must never stop the others
             logger.error("WhatsApp message %s from %s failed: %s", message.message_id[-12:],
                          mask_phone(message.sender), error.__class__.__name__, exc_info=True)
+            await self._apologise(message)
         try:  # the inbox first: a message whose replies were forgotten must not look half-done
             await self.inbox.done(message.message_id)
             await self.replies.forget(message.message_id)
-        except Exception as error:
+        except Exception as error:  # its lease runs out: it is taken again, and resumed
             logger.error("WhatsApp inbox: could not clear %s (%s)", message.message_id[-12:],
                          error.__class__.__name__)
         finally:
-            self._in_flight.discard(message.message_id)
-            self._wake.set()  # the sender's next message may be due now
+            self._forget_in_flight(message.message_id)
+
+    def _forget_in_flight(self, message_id: str) -> None:
+        self._in_flight.discard(message_id)
+        self._holding = tuple(self._in_flight)  # no longer renewed: if still in the inbox, it is retried
+        self._wake.set()  # the sender's next message may be due now
+
+    async def _let_go(self, message: InboundMessage, seconds: float) -> None:
+        try:
+            await in_writer_thread(self.inbox.let_go, message.message_id, seconds)
+        except Exception as error:  # then its lease runs out instead
+            logger.error("WhatsApp inbox: could not let go of %s (%s)", message.message_id[-12:],
+                         error.__class__.__name__)
+        finally:
+            self._forget_in_flight(message.message_id)
 
     async def _apologise(self, message: InboundMessage) -> None:
         try:
@@ -459,6 +494,8 @@ class WhatsAppInput(InputChannel):
             await on_new_message(UserMessage(
                 text, output, message.sender, input_channel=self.name(),
                 message_id=message.message_id, metadata=metadata))
+        except sa.exc.DBAPIError:  # the database is away: nothing is sent, the message is taken again
+            raise
         except Exception as error:  # answered with the apology below, then reported by _work
             failure = error
         if len(output.bodies) == echoed:  # Rasa could not answer (action server down, an error)
@@ -469,7 +506,7 @@ class WhatsAppInput(InputChannel):
         kept = await self.replies.keep(message.message_id, output.bodies)
         await self._send_kept(message.message_id, kept)  # sent before the inbox forgets the message
         if failure is not None:
-            raise failure
+            raise TurnFailed() from failure
 
     async def _send_kept(self, message_id: str, kept: List[Tuple[int, Dict[str, Any]]]) -> None:
         """Send written-down replies in order, marking each once the Graph API has it."""

@@ -32,7 +32,9 @@ REPLIES = {"/greet": ["greet", "greet"], "/list_services": ["list"], "/human_hel
 
 @pytest.fixture(scope="module")
 def fake():
-    server = FakeGraph(app_secret=SECRET).start()
+    # like Meta, a "sent" status webhook per reply: how an instance taking over tells a reply
+    # the dead one got through from one it did not (channels/replies.py)
+    server = FakeGraph(app_secret=SECRET, send_statuses=True).start()
     yield server
     server.stop()
 

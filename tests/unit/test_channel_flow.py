@@ -6,6 +6,7 @@ output), and the dialogue's state by the port's in-memory stand-in (KnownConvers
 A "restart" is a new channel object on the same database file."""
 import asyncio
 import json
+import time
 
 import pytest
 
@@ -162,3 +163,25 @@ def test_a_turn_that_hangs_is_given_up_with_an_apology_and_frees_the_citizens_qu
     deliver(whatsapp, dialogue, text(CITIZEN, "hang"), text(CITIZEN, "next"))
     assert said(fake) == [messages.text("try_again", "en"), "got: next"]
     assert whatsapp.inbox.waiting() == []
+
+
+def test_a_database_error_leaves_the_message_to_be_taken_again_not_dropped(fake, url, monkeypatch):
+    import sqlalchemy as sa
+
+    import channels.whatsapp as whatsapp_module
+
+    monkeypatch.setattr(whatsapp_module, "RETRY_SECONDS", 0.3)
+
+    class FlakyDatabase(Dialogue):
+        async def __call__(self, message):
+            self.received.append(message)
+            if len(self.received) == 1:
+                raise sa.exc.OperationalError("select 1", {}, Exception("the server closed the connection"))
+            await super().__call__(message)
+
+    whatsapp, dialogue = channel(fake, url), FlakyDatabase()
+    deliver(whatsapp, dialogue, text(CITIZEN, "hello"))
+    assert said(fake) == [] and [m.message_id for m in whatsapp.inbox.waiting()] != []  # kept, not dropped
+    time.sleep(0.4)
+    deliver(whatsapp, dialogue)
+    assert said(fake) == ["got: hello"] and whatsapp.inbox.waiting() == []

@@ -80,16 +80,27 @@ def test_a_dead_instances_lease_runs_out_and_another_takes_the_message_as_a_retr
     assert [m.message_id for m in alive.waiting()] == ["wamid.1", "wamid.2"]
 
 
-def test_a_live_instance_renews_its_leases_and_keeps_its_messages(url):
-    busy, other = Inbox(url, owner="busy", lease_seconds=0.4), Inbox(url, owner="other")
-    asyncio.run(busy.add([message(1)]))
-    busy.take(1)
-    for _ in range(4):
-        time.sleep(0.2)
-        assert busy.renew() == 1
-        assert other.take(10) == []
-    assert busy.release_all() == 1  # a clean stop gives it back at once
+def test_a_live_instance_renews_the_leases_it_is_working_on_and_keeps_those_messages(url):
+    busy, other = Inbox(url, owner="busy", lease_seconds=1.0), Inbox(url, owner="other")
+    asyncio.run(busy.add([message(1), message(2, sender="911")]))
+    assert len(busy.take(10)) == 2
+    time.sleep(0.5)
+    assert busy.renew(["wamid.1"]) == 1  # still working on wamid.1; wamid.2 was left unfinished
+    time.sleep(0.65)  # wamid.2's lease has run out, wamid.1's renewed one has not
+    assert ids(other.take(10)) == ["wamid.2"]
+    assert busy.release_all() == 1  # a clean stop gives wamid.1 back at once
     assert ids(other.take(10)) == ["wamid.1"]
+
+
+def test_a_message_let_go_after_a_database_error_is_taken_again_later(url):
+    first, second = Inbox(url, owner="first"), Inbox(url, owner="second")
+    asyncio.run(first.add([message(1)]))
+    first.take(1)
+    first.let_go("wamid.1", 0.3)
+    assert second.take(10) == []
+    time.sleep(0.4)
+    taken = second.take(10)
+    assert ids(taken) == ["wamid.1"] and taken[0].attempts == 2
 
 
 def test_the_depth_and_the_age_of_the_oldest(url):
