@@ -11,6 +11,7 @@ from actions.language import ActionChooseLanguage
 from actions.service_lookup import ActionResolveService, ActionServiceInfo
 from actions.status import ActionCheckStatus
 from actions.submission import ActionCancel
+from seva import clock
 from tests.unit.helpers import FormDriver, apply, make_tracker, run, texts
 
 ODIA = re.compile(r"[\u0b00-\u0b7f]")
@@ -76,7 +77,7 @@ def test_confirmation_submits_once(app_db):
     assert re.fullmatch(r"ORT-\w{4}-\w{4}", reference)
     text = texts(said)
     assert reference in text and ODIA.search(text)
-    due = (dt.date.today() + dt.timedelta(days=15)).strftime("%d/%m/%Y")
+    due = (clock.today_ist() + dt.timedelta(days=15)).strftime("%d/%m/%Y")  # the date in India
     assert due in text
     # a retried submit with the same tracker state returns the same application
     form.slots = slots_before
