@@ -50,10 +50,15 @@ sys.path.insert(0, str(ROOT))
 
 from bench.measure import percentile  # noqa: E402
 from bench.turns import SECRET, play, quiet, rest_turn, whatsapp_turn  # noqa: E402
-from cluster.services import HAProxy, Postgres, Redis  # noqa: E402
+from cluster.services import (  # noqa: E402
+    HAProxy,
+    Postgres,
+    Redis,
+    process_group,  # noqa: E402
+)
 from fakegraph.server import FakeGraph  # noqa: E402
 from tests.e2e.cluster_stack import Cluster  # noqa: E402
-from tests.e2e.servers import Stack, _group  # noqa: E402
+from tests.e2e.servers import Stack  # noqa: E402
 
 SETUPS = ("single", "cluster x1", "cluster x2")
 LOAD_ENV = {"WHATSAPP_RATE_BURST": "1000", "WHATSAPP_RATE_PER_MINUTE": "100000"}
@@ -82,7 +87,7 @@ def members(pid: int) -> List[int]:
             parents[int(stat.parent.name)] = int(text[text.rindex(")") + 2:].split()[1])
         except (OSError, ValueError, IndexError):
             continue
-    found = [pid] + [p for p in _group(pid) if p != pid]
+    found = [pid] + [p for p in process_group(pid) if p != pid]
     for known in found:
         found += [child for child, parent in parents.items() if parent == known and child not in found]
     return found

@@ -63,7 +63,7 @@ def free_port(host: str = HOST) -> int:
         return sock.getsockname()[1]
 
 
-def _group(pgid: int) -> List[int]:
+def process_group(pgid: int) -> List[int]:
     """The live processes of a process group."""
     pids = []
     for entry in os.listdir("/proc"):
@@ -82,7 +82,7 @@ def _group(pgid: int) -> List[int]:
 def listening_ports(pgid: int) -> Set[int]:
     """TCP ports on which a process of group ``pgid`` holds a listening socket (from /proc)."""
     inodes = set()
-    for pid in _group(pgid):
+    for pid in process_group(pgid):
         try:
             fds = os.listdir(f"/proc/{pid}/fd")
         except OSError:

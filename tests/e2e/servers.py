@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,9 @@ from typing import IO, Any, Callable, Dict, Iterable, List, Optional, Set
 import sqlalchemy as sa
 import yaml
 
+from cluster.services import free_port as candidate_port
+from cluster.services import listening_ports
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "seva.tar.gz"
@@ -45,56 +47,6 @@ ATOMIC_LOCK_STORE = ROOT / "components" / "lock_store.py"  # issue 17: Rasa's Re
 
 class PortTaken(RuntimeError):
     """The server could not bind its port: another process has it."""
-
-
-def candidate_port() -> int:
-    """A port that is free at this moment (the kernel's pick). Not a reservation: see the module doc."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _group(pgid: int) -> List[int]:
-    """The live processes of a process group."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
-        if int(fields[2]) == pgid:
-            pids.append(int(entry))
-    return pids
-
-
-def listening_ports(pgid: int) -> Set[int]:
-    """TCP ports on which a process of group ``pgid`` holds a listening socket."""
-    inodes = set()
-    for pid in _group(pgid):
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                try:
-                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                except OSError:
-                    continue
-                if target.startswith("socket:["):
-                    inodes.add(target[8:-1])
-        except OSError:
-            continue
-    ports = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
-                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
-    return ports
 
 
 def _get(url: str, timeout: float = 2.0) -> Optional[bytes]:
