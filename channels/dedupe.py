@@ -39,10 +39,6 @@ statuses = sa.Table(
 )
 
 
-def _now() -> dt.datetime:
-    """To the microsecond: a claim is compared with the inbox's arrival time (channels/whatsapp.py)."""
-    return dt.datetime.now(clock.UTC)
-
 
 class SQLMessageLog:
     """SQLite by default, sharing the application database (``APP_DB_URL``)."""
@@ -60,7 +56,7 @@ class SQLMessageLog:
     def _claim(self, message_id: str) -> bool:
         try:
             with self.engine.begin() as conn:
-                conn.execute(inbound.insert().values(message_id=message_id, claimed_at=_now()))
+                conn.execute(inbound.insert().values(message_id=message_id, claimed_at=clock.now_utc_precise()))
             return True
         except IntegrityError:
             return False
@@ -104,7 +100,7 @@ class RedisMessageLog(SQLMessageLog):
 
     async def claim(self, message_id: str) -> bool:
         key = f"seva:wa:inbound:{message_id}"
-        return bool(await self.redis.set(key, json.dumps(_now().isoformat()), nx=True,
+        return bool(await self.redis.set(key, json.dumps(clock.now_utc_precise().isoformat()), nx=True,
                                          ex=KEEP_DAYS * 86400))
 
     async def claimed_at(self, message_id: str) -> Optional[dt.datetime]:

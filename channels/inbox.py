@@ -71,10 +71,6 @@ class Taken:
     attempts: int  # 1 the first time; more when an instance died holding it
 
 
-def _now() -> dt.datetime:
-    """To the microsecond: arrival order and leases need more than the stores' seconds."""
-    return dt.datetime.now(clock.UTC)
-
 
 def instance_name() -> str:
     """Who holds a lease: the instance (``SEVA_INSTANCE``), the process, and a random part
@@ -125,7 +121,7 @@ class Inbox:
             batch, self._waiting = self._waiting, []
         if not batch:
             return
-        now = _now()
+        now = clock.now_utc_precise()
         rows = {m.message_id: self._row(m, now)  # a re-delivery in the same batch keeps the first
                 for messages, _ in reversed(batch) for m in messages}
         try:
@@ -174,7 +170,7 @@ class Inbox:
         """Lease up to ``limit`` messages that are due, oldest first (at most one per sender)."""
         if limit <= 0:
             return []
-        now = _now()
+        now = clock.now_utc_precise()
         claim = uuid.uuid4().hex
         with self.engine.begin() as conn:
             taken = conn.execute(
@@ -195,7 +191,7 @@ class Inbox:
         wanted = list(message_ids)
         if not wanted:
             return 0
-        until = _now() + dt.timedelta(seconds=self.lease_seconds)
+        until = clock.now_utc_precise() + dt.timedelta(seconds=self.lease_seconds)
         with self.engine.begin() as conn:
             return conn.execute(pending.update().where(pending.c.lease_owner == self.owner,
                                                        pending.c.message_id.in_(wanted))
@@ -206,7 +202,7 @@ class Inbox:
         with self.engine.begin() as conn:
             conn.execute(pending.update().where(pending.c.message_id == message_id,
                                                 pending.c.lease_owner == self.owner)
-                         .values(lease_owner=None, lease_until=_now() + dt.timedelta(seconds=seconds)))
+                         .values(lease_owner=None, lease_until=clock.now_utc_precise() + dt.timedelta(seconds=seconds)))
 
     def release_all(self) -> int:
         """Give this instance's leases back at once (on a clean stop): others need not wait."""
@@ -232,7 +228,7 @@ class Inbox:
             return 0, 0.0
         oldest = clock.as_utc(oldest) if isinstance(oldest, dt.datetime) else \
             clock.as_utc(dt.datetime.fromisoformat(str(oldest)))
-        return int(count), max(0.0, (_now() - oldest).total_seconds())
+        return int(count), max(0.0, (clock.now_utc_precise() - oldest).total_seconds())
 
     def waiting(self) -> List[InboundMessage]:
         """Every message still here, in the order they are taken."""
@@ -240,13 +236,6 @@ class Inbox:
             rows = conn.execute(sa.select(pending.c.message).order_by(
                 pending.c.sent_at, pending.c.received_at, pending.c.message_id)).all()
         return [InboundMessage(**json.loads(row.message)) for row in rows]
-
-    def waiting_ids(self, message_ids: Iterable[str]) -> List[str]:
-        """Which of these messages are still here (not yet answered)."""
-        wanted = list(message_ids)
-        with self.engine.connect() as conn:
-            return [row.message_id for row in conn.execute(
-                sa.select(pending.c.message_id).where(pending.c.message_id.in_(wanted)))]
 
     # ---------------------------------------------------------------- upgrade
     def _move_old_rows(self) -> None:

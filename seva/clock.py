@@ -28,6 +28,12 @@ def now_utc() -> dt.datetime:
     return dt.datetime.now(UTC).replace(microsecond=0)
 
 
+def now_utc_precise() -> dt.datetime:
+    """Now, aware, in UTC, to the microsecond: for ordering and leases (the WhatsApp inbox,
+    message claims), where the stores' seconds are too coarse."""
+    return dt.datetime.now(UTC)
+
+
 def as_utc(moment: dt.datetime) -> dt.datetime:
     """``moment`` as aware UTC; a naive value is taken to be UTC already (how it was stored)."""
     if moment.tzinfo is None:
