@@ -107,7 +107,9 @@ def rest_turn(stack: Stack, expected: Optional[List[int]]):
 
 def whatsapp_turn(stack: Stack, fake: FakeGraph, expected: List[int], timeout: float, verify: bool = False):
     def turn(sender, message, index, run):
-        raw = meta_json(envelope([text(sender, message)]))
+        payload = envelope([text(sender, message)])
+        fake.note_inbound(payload)  # posted here, not by the fake: it must know the citizen wrote
+        raw = meta_json(payload)
         request = urllib.request.Request(stack.webhook_url, raw, {"Content-Type": "application/json",
                                                                   "X-Hub-Signature-256": sign(raw, SECRET)})
         start = time.monotonic()

@@ -49,6 +49,9 @@ def main() -> int:
     stack = Stack.for_whatsapp(Path(tempfile.mkdtemp(prefix="bench-ack-")), fake, SECRET,
                                WHATSAPP_RATE_BURST="100000", WHATSAPP_RATE_PER_MINUTE="1000000")
     rows = []
+    # The posts below play Meta, not the fake: tell it these citizens wrote, or it refuses the replies.
+    for sender in ["919999999999", *(f"9197{n:08d}" for n in range(50))]:
+        fake.customer_wrote(sender, time.time())
     try:
         stack.start_actions()
         stack.start_rasa()

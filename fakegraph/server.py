@@ -1,6 +1,12 @@
 """A fake WhatsApp Cloud API: validates what we send the way Meta does, serves media,
 records everything, can be told to fail, and delivers webhooks the way Meta does.
 
+Like Meta it keeps the 24-hour customer-service window: a free-form message (text,
+interactive, media …) reaches only a number whose last message it delivered less than
+24 hours ago (else 131047); outside it only a template does, and only one of the repo's
+templates (``templates/whatsapp``, taken as the approved ones) with as many body
+parameters as the template has (else 132001 or 132000).
+
 Run standalone: ``python -m fakegraph.server --port 8765 --webhook URL --app-secret S``.
 Tests start it in-process (``FakeGraph.start()`` runs it on its own thread and loop).
 """
@@ -13,6 +19,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import secrets
 import socket
 import threading
@@ -23,7 +30,11 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from aiohttp import web
 
+from channels.templates import Template, language_of, load_templates
+
 TOKEN_DEFAULT = "fake-access-token"
+WINDOW_SECONDS = 24 * 3600  # Meta's customer-service window after the customer's last message
+PARAM_RULE = "Param text cannot have new-line/tab characters or more than 4 consecutive spaces"
 T = TypeVar("T")
 
 
@@ -70,7 +81,15 @@ def validate_message(body: Dict[str, Any]) -> Optional[str]:
         if len(content.get("caption") or "") > 1024:
             return "caption is longer than 1024 characters"
         return None
-    if kind in {"location", "contacts", "reaction", "template"}:
+    if kind == "template":
+        if not isinstance(content.get("name"), str) or not content["name"]:
+            return "template.name is required"
+        if not isinstance((content.get("language") or {}).get("code"), str):
+            return "template.language.code is required"
+        if not isinstance(content.get("components", []), list):
+            return "template.components must be a list"
+        return None
+    if kind in {"location", "contacts", "reaction"}:
         return None
     return f"unknown message type {kind}"
 
@@ -146,12 +165,20 @@ class Media:
 class FakeGraph:
     """The fake server. Thread-safe enough for tests: lists are appended on the server loop,
     and every record (a message, a read receipt, a refusal, a media download) wakes
-    ``wait_until``, so tests wait for evidence instead of sleeping."""
+    ``wait_until``, so tests wait for evidence instead of sleeping.
+
+    It knows when each customer last wrote from the messages ``deliver()`` carries (and
+    ``customer_wrote`` / ``note_inbound`` for webhooks a test posts itself); its clock is
+    ``now`` (``time.time``; a test may replace it). ``templates`` are the approved ones
+    (default: the repo's, ``channels.templates.load_templates()``)."""
 
     def __init__(self, access_token: str = TOKEN_DEFAULT, app_secret: str = "fake-app-secret",
                  webhook_url: Optional[str] = None, phone_number_id: str = "106540352242922",
-                 send_statuses: bool = False):
+                 send_statuses: bool = False, templates: Optional[Dict[str, Template]] = None):
         self.access_token = access_token
+        self.templates = templates if templates is not None else load_templates()
+        self.now: Callable[[], float] = time.time  # Meta's clock, in seconds like webhook timestamps
+        self.last_wrote: Dict[str, float] = {}  # wa_id → when their last message reached Meta
         # like Meta: a "sent" status webhook for each accepted message, echoing its
         # biz_opaque_callback_data (off by default: most tests count webhook calls)
         self.send_statuses = send_statuses
@@ -184,6 +211,75 @@ class FakeGraph:
         """Every message send fails in ``mode`` for the next ``seconds`` (an outage)."""
         with self._lock:
             self.failures.append(Failure(mode, 0, delay, until=time.monotonic() + seconds))
+
+    def customer_wrote(self, wa_id: str, at: float) -> None:
+        """``wa_id`` sent us a message at ``at`` (seconds, like ``now``): their window opens.
+
+        An older message (a re-delivery, a reaction with an old timestamp) does not shorten it."""
+        key = _digits(wa_id)
+        with self._lock:
+            self.last_wrote[key] = max(at, self.last_wrote.get(key, at))
+
+    def note_inbound(self, payload: Any) -> None:
+        """The customers whose messages a webhook ``payload`` carries wrote at their timestamps.
+
+        ``deliver()`` calls it (Meta had the message before it told us); a test that POSTs a
+        webhook itself calls it too, as it plays Meta."""
+        def items(value: Any, key: str) -> List[Dict[str, Any]]:  # a webhook may hold anything anywhere
+            found = value.get(key) if isinstance(value, dict) else None
+            return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
+
+        for entry in items(payload, "entry"):
+            for change in items(entry, "changes"):
+                for message in items(change.get("value"), "messages"):
+                    try:
+                        at = float(message.get("timestamp") or "")
+                    except (TypeError, ValueError):
+                        continue
+                    if isinstance(message.get("from"), str) and message["from"]:
+                        self.customer_wrote(message["from"], at)
+
+    def window_open(self, wa_id: str) -> bool:
+        """Whether a free-form message may go to ``wa_id`` now (they wrote within 24 hours)."""
+        with self._lock:
+            last = self.last_wrote.get(_digits(wa_id))
+        return last is not None and self.now() - last <= WINDOW_SECONDS
+
+    def _refusal(self, body: Dict[str, Any]) -> Optional[Tuple[int, str, str]]:
+        """Meta's (code, message, details) for a send it refuses after the shape checks, or None."""
+        if body.get("type", "text") != "template":
+            if self.window_open(body["to"]):
+                return None
+            return (131047, "(#131047) Re-engagement message",
+                    "Message failed to send because more than 24 hours have passed since the customer last "
+                    "replied to this number.")
+        content = body["template"]
+        name, code = content["name"], content["language"]["code"]
+        template = self.templates.get(name)
+        language = language_of(code)
+        if template is None or language is None or language not in template.bodies:
+            return (132001, "(#132001) Template name does not exist in the translation",
+                    f"template name ({name}) does not exist in {code}")
+        components = [c for c in content.get("components") or [] if isinstance(c, dict)]
+        texts = [p.get("text") for c in components if str(c.get("type")).lower() == "body"
+                 for p in c.get("parameters") or [] if isinstance(p, dict)]
+        if len(texts) != len(template.parameters):
+            return (132000, "(#132000) Number of parameters does not match the expected number of params",
+                    f"body: number of localizable_params ({len(texts)}) does not match the expected number "
+                    f"of params ({len(template.parameters)})")
+        if any(not isinstance(t, str) or re.search(r"[\n\t]| {5,}", t) for t in texts):
+            return 100, "(#100) Invalid parameter", PARAM_RULE
+        buttons = len(template.buttons[language])
+        for component in components:
+            if str(component.get("type")).lower() != "button":
+                continue
+            index = str(component.get("index"))
+            if (component.get("sub_type") != "quick_reply" or not index.isdigit() or int(index) >= buttons
+                    or len(component.get("parameters") or []) != 1):
+                return (132000, "(#132000) Number of parameters does not match the expected number of params",
+                        f"button at index {index}: the template has {buttons} quick-reply buttons, "
+                        "each with one payload")
+        return None
 
     def _record(self, records: List[Any], item: Any) -> None:
         with self._changed:
@@ -301,6 +397,11 @@ class FakeGraph:
         if body.get("status") == "read":
             self._record(self.reads, body)
             return web.json_response({"success": True})
+        refusal = self._refusal(body)
+        if refusal is not None:
+            code, message, details = refusal
+            self._record(self.rejected, (code, body))
+            return _error(code, message, 400, details)
         with self._changed:
             self.sent.append(body)
             self.sent_at.append(time.monotonic())
@@ -388,6 +489,10 @@ class FakeGraph:
 
         Returns the status codes of the attempts made."""
         body = raw if raw is not None else meta_json(payload)
+        try:
+            self.note_inbound(json.loads(body) if raw is not None else payload)
+        except ValueError:
+            pass  # a raw body that is not JSON carries no customer message
         headers = {"Content-Type": "application/json"}
         if signature == "auto":
             headers["X-Hub-Signature-256"] = sign(body, secret or self.app_secret)
@@ -408,6 +513,11 @@ class FakeGraph:
             if attempt < retries:
                 time.sleep(min(0.2 * 2 ** attempt, 2))
         return codes
+
+
+def _digits(wa_id: str) -> str:
+    """A phone number as Meta keys it: its digits ("+91 94370 00001" is "919437000001")."""
+    return re.sub(r"\D", "", str(wa_id)) or str(wa_id)
 
 
 # ---------------------------------------------------------------- payloads
@@ -447,6 +557,12 @@ def button_reply(sender: str, reply_id: str, title: str = "…", wamid: Optional
 def list_reply(sender: str, reply_id: str, title: str = "…", wamid: Optional[str] = None) -> Dict[str, Any]:
     return {"from": sender, "id": wamid or new_wamid(), "timestamp": str(int(time.time())), "type": "interactive",
             "interactive": {"type": "list_reply", "list_reply": {"id": reply_id, "title": title, "description": ""}}}
+
+
+def template_button(sender: str, payload: str, text: str, wamid: Optional[str] = None) -> Dict[str, Any]:
+    """A tap on a template's quick-reply button, as Meta delivers it (type ``button``)."""
+    return {"from": sender, "id": wamid or new_wamid(), "timestamp": str(int(time.time())), "type": "button",
+            "button": {"payload": payload, "text": text}}
 
 
 def media_message(sender: str, kind: str, media_id: str = "1", **extra: Any) -> Dict[str, Any]:

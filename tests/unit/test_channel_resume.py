@@ -27,6 +27,7 @@ GRACE = 0.5  # how long a takeover waits for Meta's status of a reply written do
 @pytest.fixture
 def fake():
     server = FakeGraph().start()
+    server.customer_wrote(CITIZEN, time.time())  # their message is parsed here, not delivered by the fake
     yield server
     server.stop()
 

@@ -75,6 +75,7 @@ def test_voice_outcomes_are_speech_outcomes_plus_not_received():
 @pytest.fixture
 def fake():
     server = FakeGraph().start()
+    server.customer_wrote("911", time.time())  # the number the sends below answer wrote just now
     yield server
     server.stop()
 
