@@ -4,7 +4,9 @@ The fake Graph API (``server.FakeGraph``) plus a page for people without a Whats
 Business number. What the page sends becomes a Meta-shaped, signed webhook POST to
 ``/webhooks/whatsapp/webhook``; voice notes are uploaded as media and fetched by the
 channel through the fake's media endpoints; what the page shows is exactly what the
-channel POSTed to the fake Graph API. Nothing goes into Rasa by another door.
+channel POSTed to the fake Graph API. Nothing goes into Rasa by another door. A template
+message shows as the text the citizen would see, its quick-reply buttons as taps that send
+back a ``button`` message with the button's payload, as Meta does.
 
 For conversation designers, ``/sim/turns`` reads the conversation from Rasa's HTTP API
 (enabled with an auth token by ``make run`` in simulator mode only): per citizen turn the
@@ -25,7 +27,17 @@ from typing import Any, Dict, List, Optional
 import aiohttp
 from aiohttp import web
 
-from fakegraph.server import TOKEN_DEFAULT, FakeGraph, button_reply, envelope, list_reply, media_message, text
+from channels.templates import language_of, render
+from fakegraph.server import (
+    TOKEN_DEFAULT,
+    FakeGraph,
+    button_reply,
+    envelope,
+    list_reply,
+    media_message,
+    template_button,
+    text,
+)
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_UPLOAD = 16 * 1024 * 1024
@@ -87,6 +99,8 @@ class SimulatorGraph(FakeGraph):
             message = button_reply(sender, str(data["id"]), str(data.get("title") or ""))
         elif kind == "list" and data.get("id"):
             message = list_reply(sender, str(data["id"]), str(data.get("title") or ""))
+        elif kind == "template_button" and data.get("payload"):
+            message = template_button(sender, str(data["payload"]), str(data.get("title") or ""))
         elif kind == "audio" and str(data.get("media_id")) in self.media:
             media = self.media[str(data["media_id"])]
             message = media_message(sender, "audio", str(data["media_id"]), mime_type=media.mime_type,
@@ -117,10 +131,33 @@ class SimulatorGraph(FakeGraph):
         except ValueError:
             raise web.HTTPBadRequest(text="since and reads_since are positions") from None
         sent, receipts = list(self.sent), list(self.reads)
-        messages = [{"seq": i, "body": body} for i, body in enumerate(sent) if i >= since and body.get("to") == wa_id]
+        messages = [{"seq": i, "body": body, "rendered": self.rendered(body)}
+                    for i, body in enumerate(sent) if i >= since and body.get("to") == wa_id]
         reads = [{"id": r.get("message_id"), "typing": "typing_indicator" in r} for r in receipts[reads_since:]]
         return web.json_response({"messages": messages, "next": len(sent), "reads": reads,
                                   "reads_next": len(receipts)})
+
+    def rendered(self, body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        """A template message as the citizen sees it: the text, and each quick-reply button with
+        the payload its tap sends back (the button's text when the message gave none, as Meta
+        does). None for any other message, or a template the page cannot fill."""
+        if body.get("type") != "template":
+            return None
+        content = body.get("template") or {}
+        template = self.templates.get(str(content.get("name")))
+        language = language_of(str((content.get("language") or {}).get("code")))
+        if template is None or language not in template.bodies:
+            return None
+        components = [c for c in content.get("components") or [] if isinstance(c, dict)]
+        texts = [str(p.get("text")) for c in components if c.get("type") == "body" for p in c.get("parameters") or []]
+        payloads = {str(c.get("index")): str((c.get("parameters") or [{}])[0].get("payload") or "")
+                    for c in components if c.get("type") == "button"}
+        try:
+            shown = render(template, language, dict(zip(template.parameters, texts, strict=True)))
+        except ValueError:  # not as many parameters as the template has: Meta would have refused it
+            return None
+        return {"text": shown, "buttons": [{"title": title, "payload": payloads.get(str(i)) or title}
+                                           for i, title in enumerate(template.buttons[language])]}
 
     # ------------------------------------------------------------- designers
     async def _rasa(self, method: str, path: str, body: Any = None) -> Any:

@@ -76,6 +76,12 @@ function reply(kind, id, title, buttonsBox) {
   send({ type: kind, id, title }, escapeHtml(title));
 }
 
+// A template's quick-reply button: Meta sends back a "button" message with the payload.
+function tapTemplateButton(payload, title, buttonsBox) {
+  buttonsBox.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+  send({ type: "template_button", payload, title }, escapeHtml(title));
+}
+
 async function sendAudio(blob, label) {
   const upload = await api("/sim/media", { method: "POST", headers: { "Content-Type": blob.type || "audio/ogg" }, body: blob });
   const url = URL.createObjectURL(blob);
@@ -84,10 +90,27 @@ async function sendAudio(blob, label) {
 }
 
 // ------------------------------------------------------------------ receiving
-function showBotMessage(body) {
+function showBotMessage(body, rendered) {
   clearTyping();
   const kind = body.type;
-  if (kind === "text") {
+  if (kind === "template" && rendered) {
+    // what the citizen sees: the approved text with its parameters filled in (by the simulator)
+    const item = bubble("bot template", format(rendered.text));
+    meta(item, false);
+    $("language").textContent = detectLanguage(rendered.text);
+    if (rendered.buttons.length) {
+      const box = document.createElement("div");
+      box.className = "actions";
+      for (const b of rendered.buttons) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = b.title;
+        button.addEventListener("click", () => tapTemplateButton(b.payload, b.title, box));
+        box.appendChild(button);
+      }
+      item.appendChild(box);
+    }
+  } else if (kind === "text") {
     const item = bubble("bot", format(body.text.body));
     meta(item, false);
     $("language").textContent = detectLanguage(body.text.body);
@@ -182,7 +205,7 @@ async function poll() {
   try {
     const update = await api(`/sim/updates?wa_id=${state.number}&since=${state.since}&reads_since=${state.readsSince}`);
     update.reads.forEach(markRead);
-    update.messages.forEach((m) => showBotMessage(m.body));
+    update.messages.forEach((m) => showBotMessage(m.body, m.rendered));
     state.since = update.next;
     state.readsSince = update.reads_next;
   } catch (error) {

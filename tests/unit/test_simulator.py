@@ -9,6 +9,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from channels.templates import render, template_message
+from channels.whatsapp_inbound import parse
 from fakegraph.simulator import SimulatorGraph, turns
 
 SECRET = "unit-secret"
@@ -141,3 +143,34 @@ def test_turns_replay_the_tracker_per_citizen_message():
                      "slots": {"service": "income_certificate"}}
     assert second["active_loop"] is None and second["requested_slot"] is None
     assert second["slots"] == {"service": "income_certificate"}  # channel metadata hidden
+
+
+def test_a_template_shows_as_its_text_and_its_button_taps_send_the_payload_back(sim):
+    values = {"reference": "ORT-7K3M-9QXF", "service": "ଆୟ ପ୍ରମାଣପତ୍ର", "reason": "ଠିକଣା\nଅସମ୍ପୂର୍ଣ୍ଣ",
+              "appellate": "ଉପଜିଲ୍ଲାପାଳ"}
+    body = template_message("919437000003", sim.templates["seva_rejected"], "or", values, ["/appeal_ORT-7K3M-9QXF"])
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {sim.access_token}"}
+    request = urllib.request.Request(f"{sim.base_url}/{sim.phone_number_id}/messages", json.dumps(body).encode(),
+                                     headers)
+    with urllib.request.urlopen(request, timeout=10) as response:  # a template needs no open window
+        assert response.status == 200
+    update = json.loads(call(sim, f"/sim/updates?wa_id=919437000003&since={len(sim.sent) - 1}")[1])
+    shown = update["messages"][-1]["rendered"]
+    assert shown["text"] == render(sim.templates["seva_rejected"], "or", values)
+    assert "ORT-7K3M-9QXF" in shown["text"] and "ଠିକଣା · ଅସମ୍ପୂର୍ଣ୍ଣ" in shown["text"] and "{{" not in shown["text"]
+    assert shown["buttons"] == [{"title": "ଅପିଲ କରନ୍ତୁ", "payload": "/appeal_ORT-7K3M-9QXF"}]
+
+    status, _ = call(sim, "/sim/messages", {"from": "919437000003", "type": "template_button",
+                                            "payload": "/appeal_ORT-7K3M-9QXF", "title": "ଅପିଲ କରନ୍ତୁ"})
+    assert status == 200
+    message = last_webhook_message()
+    assert message["type"] == "button"
+    assert message["button"] == {"payload": "/appeal_ORT-7K3M-9QXF", "text": "ଅପିଲ କରନ୍ତୁ"}
+    parsed = parse(json.loads(Webhook.received[-1][1])).messages[0]  # what the channel reads: the payload
+    assert parsed.type == "button" and parsed.text == "/appeal_ORT-7K3M-9QXF"
+
+
+def test_other_messages_have_nothing_rendered(sim):
+    assert sim.rendered({"to": "1", "type": "text", "text": {"body": "x"}}) is None
+    unknown = {"to": "1", "type": "template", "template": {"name": "nope", "language": {"code": "en"}}}
+    assert sim.rendered(unknown) is None
