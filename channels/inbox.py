@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from channels import customer_window
 from channels.whatsapp_inbound import InboundMessage
 from seva import clock
 from seva.db import UTCDateTime, create_tables, in_writer_thread, make_engine, submit_to_writer
@@ -91,6 +92,7 @@ class Inbox:
                  lease_seconds: float = LEASE_SECONDS):
         self.engine = make_engine(url)
         create_tables(metadata, self.engine)
+        create_tables(customer_window.metadata, self.engine)
         self.owner = owner or instance_name()
         self.lease_seconds = lease_seconds
         self._waiting: List[Tuple[List[InboundMessage], concurrent.futures.Future]] = []
@@ -124,9 +126,15 @@ class Inbox:
         now = clock.now_utc_precise()
         rows = {m.message_id: self._row(m, now)  # a re-delivery in the same batch keeps the first
                 for messages, _ in reversed(batch) for m in messages}
+        latest: Dict[str, dt.datetime] = {}  # each sender's newest message: the 24-hour window
+        for messages, _ in batch:
+            for m in messages:
+                at = customer_window.message_time(int(m.timestamp or 0), now)
+                latest[m.sender] = max(at, latest.get(m.sender, at))
         try:
             with self.engine.begin() as conn:
                 self._insert_ignoring_repeats(conn, list(rows.values()))
+                customer_window.record(conn, latest)
         except Exception as error:
             for _, future in batch:
                 future.set_exception(error)

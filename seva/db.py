@@ -64,6 +64,27 @@ def create_tables(metadata: sa.MetaData, engine: sa.engine.Engine) -> None:
         metadata.create_all(conn)
 
 
+def add_missing_columns(metadata: sa.MetaData, engine: sa.engine.Engine) -> None:
+    """Bring tables made by an older version up to ``metadata``: add the nullable columns and
+    the indexes it lacks (``create_all`` only makes missing tables). Enough for additive
+    changes, which is all the schema has had; anything else needs a real migration."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CREATE_TABLES_LOCK})
+        inspector = sa.inspect(conn)
+        for table in metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                if not column.nullable:
+                    raise RuntimeError(f"{table.name}.{column.name} is missing and NOT NULL: migrate by hand")
+                kind = column.type.compile(dialect=engine.dialect)
+                conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}'))
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
+
+
 # One thread does all of a process's channel writes (inbox, claims, statuses). SQLite has
 # one writer at a time; writers from several threads wait for each other in SQLite's busy
 # handler, which sleeps in growing steps (1, 2, 5 … 100 ms): the webhook's 200 waited up

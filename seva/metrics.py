@@ -215,8 +215,8 @@ class _ScrapeTimeGauges:
             GaugeMetricFamily("seva_inbox_depth", "Messages acknowledged to Meta and not yet finished "
                               "(the WhatsApp inbox; shared by the instances on one database)."),
             GaugeMetricFamily("seva_inbox_oldest_seconds", "Age of the oldest message in the inbox (0 when empty)."),
-            GaugeMetricFamily("seva_department_deliveries_pending", "Applications not yet received by the "
-                              "department: today, those still 'submitted' (redefined by the department outbox)."),
+            GaugeMetricFamily("seva_department_deliveries_pending", "Applications the department has not "
+                              "received yet (still being retried, or refused and waiting for an operator)."),
             GaugeMetricFamily("seva_metrics_source_up", "1 if the source of a scrape-time gauge answered this "
                               "scrape, 0 if it failed or timed out (its gauges are then left out).",
                               labels=["source"]),
@@ -274,27 +274,27 @@ def engine_of(engine: Union[sa.engine.Engine, Callable[[], sa.engine.Engine], No
     return engine()
 
 
-def submitted_applications(engine: Union[sa.engine.Engine, Callable[[], sa.engine.Engine], None] = None) -> int:
-    """Applications still in the ``submitted`` state: one COUNT on the application store."""
-    from seva.store import applications
+def undelivered_applications(engine: Union[sa.engine.Engine, Callable[[], sa.engine.Engine], None] = None) -> int:
+    """Applications the department has not received yet (the outbox's pending and refused
+    rows, seva/deliveries.py): one COUNT on the application store."""
+    from seva.store import department_deliveries
 
     target = engine_of(engine)
-    query = sa.select(sa.func.count()).select_from(applications).where(applications.c.status == "submitted")
+    query = (sa.select(sa.func.count()).select_from(department_deliveries)
+             .where(department_deliveries.c.state != "delivered"))
     try:
         with target.connect() as conn:
             return int(conn.execute(query).scalar_one())
     except sa.exc.DBAPIError:
-        if not sa.inspect(target).has_table(applications.name):  # no application was ever made here
+        if not sa.inspect(target).has_table(department_deliveries.name):  # no application was ever made here
             return 0
         raise
 
 
-def watch_department_deliveries(pending: Optional[Callable[[], int]] = submitted_applications) -> None:
-    """Read ``seva_department_deliveries_pending`` from ``pending()`` at each scrape.
-
-    Until department delivery exists, "pending" is an application still ``submitted``, counted
-    on ``APP_DB_URL``; the issue that adds the department outbox passes its own count (rows
-    not yet delivered). Every instance reports the same number: aggregate with max()."""
+def watch_department_deliveries(pending: Optional[Callable[[], int]] = undelivered_applications) -> None:
+    """Read ``seva_department_deliveries_pending`` from ``pending()`` at each scrape: the
+    applications not yet delivered to the department (waiting for a retry, or refused and
+    waiting for an operator). Every instance reports the same number: aggregate with max()."""
     SCRAPE_TIME.deliveries = pending
 
 

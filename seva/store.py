@@ -1,29 +1,34 @@
 """The application store: applications, their status history and grievances.
 
 SQLAlchemy Core over SQLite by default (``APP_DB_URL`` selects PostgreSQL or another
-database). Two rules live here rather than in the actions so nothing can bypass them:
+database). The rules live here rather than in the actions so nothing can bypass them:
 - submitting is idempotent per (sender, draft): a retried or repeated "yes" returns the
   application already made instead of creating a second one;
-- every read takes the sender: an application is only ever found by the number that made it.
+- every read takes the sender: an application is only ever found by the number that made it;
+- an application and its delivery to the department are written in one transaction (the
+  transactional outbox, seva/deliveries.py): nothing submitted is left undelivered;
+- a status change (from the department's webhook or the officer tool, one code path) is
+  kept once however often it is posted, and the notice to the citizen is queued in the
+  same transaction (seva/notices.py sends it): told once, never lost.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from seva import clock, reference
-from seva.db import UTCDateTime, create_tables, database_url, make_engine
+from seva import clock, reference, working_days
+from seva.db import UTCDateTime, add_missing_columns, create_tables, database_url, make_engine
 from seva.storage import prepare_sqlite_folder
 
-STATUSES = ("submitted", "in_progress", "approved", "rejected")
+STATUSES = ("submitted", "received", "in_progress", "documents_needed", "approved", "rejected")
+DEPARTMENT_STATUSES = STATUSES[1:]  # what the department may post (DESIGN.md)
 FINAL_STATUSES = ("approved", "rejected")
-
-
 
 metadata = sa.MetaData()
 applications = sa.Table(
@@ -49,6 +54,48 @@ status_history = sa.Table(
     sa.Column("note", sa.Text, nullable=True),
     sa.Column("changed_by", sa.String(64), nullable=False),
     sa.Column("changed_at", UTCDateTime, nullable=False),
+    # added with the department loop (add_missing_columns fills them in on older databases)
+    sa.Column("certificate_url", sa.Text, nullable=True),
+    sa.Column("documents_requested", sa.Text, nullable=True),  # JSON list of strings
+    sa.Column("change_key", sa.String(64), nullable=True),  # sha256 of the change: posted twice, kept once
+    sa.Index("uq_status_change", "application_id", "change_key", unique=True),
+)
+department_deliveries = sa.Table(  # the outbox: one row per application (seva/deliveries.py)
+    "department_deliveries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("application_id", sa.Integer, sa.ForeignKey("applications.id"), nullable=False, unique=True),
+    sa.Column("state", sa.String(12), nullable=False),  # pending, delivered, failed (a 4xx: an operator looks)
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("lease_owner", sa.String(100), nullable=True),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
+    sa.Column("last_status", sa.Integer, nullable=True),  # HTTP status of the last attempt (0: no answer)
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("department_reference", sa.String(100), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.Index("ix_department_deliveries_due", "state", "next_attempt_at"),
+)
+citizen_notices = sa.Table(  # messages the citizen is owed without asking (seva/notices.py)
+    "citizen_notices", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("application_id", sa.Integer, sa.ForeignKey("applications.id"), nullable=False, index=True),
+    sa.Column("sender_id", sa.String(64), nullable=False, index=True),
+    sa.Column("kind", sa.String(12), nullable=False),  # status, overdue
+    sa.Column("history_id", sa.Integer, sa.ForeignKey("status_history.id"), nullable=True),
+    sa.Column("dedupe_key", sa.String(100), nullable=False, unique=True),  # one notice per change / per overdue
+    sa.Column("state", sa.String(12), nullable=False),  # pending, sent, failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("lease_owner", sa.String(100), nullable=True),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
+    sa.Column("rendered", sa.Text, nullable=True),  # the messages Rasa composed (JSON), kept for a retry
+    sa.Column("sent_via", sa.String(12), nullable=True),  # free_form, template
+    sa.Column("sent_parts", sa.Integer, nullable=False, default=0),  # messages of it already sent
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
+    sa.Index("ix_citizen_notices_due", "state", "next_attempt_at"),
 )
 grievances = sa.Table(
     "grievances", metadata,
@@ -71,16 +118,24 @@ class Application:
     status: str
     submitted_at: dt.datetime  # aware UTC
     time_limit_days: Optional[int]
-    due_date: Optional[dt.date]  # an Indian date: the submission day in IST + the time limit
+    due_date: Optional[dt.date]  # an Indian date: the time limit in working days after submission
 
     @property
     def submitted_on(self) -> dt.date:
-        """The day of submission in India (day 1 of the time limit)."""
+        """The day of submission in India (the day of receipt, not counted)."""
         return clock.ist_date(self.submitted_at)
 
     def day_of(self, today: dt.date) -> int:
-        """Which day of the time limit ``today`` (an Indian date) is; submission day is day 1."""
-        return (today - self.submitted_on).days + 1
+        """Which working day of the time limit ``today`` (an Indian date) is: 0 on the day of
+        submission, 1 on the next working day (seva/working_days.py)."""
+        return working_days.default_calendar().working_day_number(self.submitted_on, today)
+
+    @property
+    def due_date_exact(self) -> bool:
+        """Whether the due date is exact: every day it counts is in a complete holiday table."""
+        if not self.time_limit_days:
+            return False
+        return working_days.default_calendar().due_date(self.submitted_on, self.time_limit_days).exact
 
     def overdue(self, today: dt.date) -> bool:
         """Past the due date on ``today`` (an Indian date: ``clock.today_ist()``) and not decided."""
@@ -93,6 +148,17 @@ class StatusChange:
     note: Optional[str]
     changed_by: str
     changed_at: dt.datetime
+    certificate_url: Optional[str] = None
+    documents_requested: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What ``change_status`` did: the application after it, and whether the change was new
+    (False: the same change had been posted before, and nothing changed)."""
+
+    application: Application
+    new: bool
 
 
 new_reference = reference.new  # the format is defined in seva/reference.py
@@ -100,10 +166,11 @@ normalise_reference = reference.normalise
 
 
 def due_date(submitted_at: dt.datetime, time_limit_days: Optional[int]) -> Optional[dt.date]:
-    """The ORTPSA due date: the submission day in India plus the time limit in days."""
+    """The ORTPSA due date: the time limit's last working day after the day of submission in
+    India (public holidays not counted, seva/working_days.py)."""
     if not time_limit_days:
         return None
-    return clock.ist_date(submitted_at) + dt.timedelta(days=time_limit_days)
+    return working_days.default_calendar().due_date(clock.ist_date(submitted_at), time_limit_days).date
 
 
 def _now(now: Optional[dt.datetime] = None) -> dt.datetime:
@@ -116,6 +183,7 @@ class Store:
         prepare_sqlite_folder(database_url(url), "the application store (APP_DB_URL)")
         self.engine = make_engine(url)
         create_tables(metadata, self.engine)
+        add_missing_columns(metadata, self.engine)
 
     # -- applications -------------------------------------------------------------------
     def submit(self, *, sender_id: str, draft_id: str, service_id: str, language: str,
@@ -137,10 +205,13 @@ class Store:
                         fields=json.dumps(fields, ensure_ascii=False), status="submitted",
                         submitted_at=now, time_limit_days=time_limit_days, due_date=due,
                     ))
+                    app_id = result.inserted_primary_key[0]
                     conn.execute(status_history.insert().values(
-                        application_id=result.inserted_primary_key[0], status="submitted",
+                        application_id=app_id, status="submitted",
                         note=None, changed_by="citizen", changed_at=now,
                     ))
+                    conn.execute(department_deliveries.insert().values(  # delivered by seva/deliveries.py
+                        application_id=app_id, state="pending", attempts=0, next_attempt_at=now, created_at=now))
             except IntegrityError:
                 existing = self._by_draft(sender_id, draft_id)
                 if existing:  # a concurrent retry of the same submit won the race
@@ -165,6 +236,13 @@ class Store:
             row = conn.execute(query).mappings().first()
         return _application(row) if row else None
 
+    def application_by_id(self, application_id: int, sender_id: str) -> Optional[Application]:
+        """By row id (a notice names its application), only if ``sender_id`` made it."""
+        with self.engine.connect() as conn:
+            row = conn.execute(applications.select().where(
+                applications.c.id == application_id, applications.c.sender_id == sender_id)).mappings().first()
+        return _application(row) if row else None
+
     def for_sender(self, sender_id: str, limit: int = 5) -> List[Application]:
         query = (applications.select().where(applications.c.sender_id == sender_id)
                  .order_by(applications.c.submitted_at.desc(), applications.c.id.desc()).limit(limit))
@@ -179,29 +257,75 @@ class Store:
         with self.engine.connect() as conn:
             return [_application(row) for row in conn.execute(query).mappings()]
 
-    def set_status(self, reference: str, status: str, note: Optional[str] = None,
-                   changed_by: str = "officer", now: Optional[dt.datetime] = None) -> Application:
+    def change_status(self, reference: str, status: str, note: Optional[str] = None, *,
+                      changed_by: str = "officer", changed_at: Optional[dt.datetime] = None,
+                      certificate_url: Optional[str] = None,
+                      documents_requested: Sequence[str] = ()) -> Recorded:
+        """Record a status change (the department's webhook and the officer tool both come here).
+
+        The same change posted again (same status, note, link, documents and time) is kept
+        once: ``Recorded.new`` is False and nothing else happens. A new change is added to
+        the history, becomes the application's status unless a later change is already
+        recorded (changes can arrive out of order), and queues a notice to the citizen in the
+        same transaction. KeyError for an unknown reference, ValueError for an unknown status."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
-        now = _now(now)
+        changed_at = _now(changed_at)
+        documents = [" ".join(str(d).split()) for d in documents_requested if str(d).strip()]
+        note = " ".join(note.split()) if note and note.strip() else None
+        key = _change_key(status, note, certificate_url, documents, changed_at)
         with self.engine.begin() as conn:
             row = conn.execute(applications.select().where(
                 applications.c.reference == normalise_reference(reference))).mappings().first()
             if row is None:
                 raise KeyError(f"no application {reference!r}")
-            conn.execute(applications.update().where(applications.c.id == row["id"]).values(status=status))
-            conn.execute(status_history.insert().values(
-                application_id=row["id"], status=status, note=note, changed_by=changed_by, changed_at=now))
-        return self.find(row["reference"], row["sender_id"])  # type: ignore[return-value]
+            try:
+                with conn.begin_nested():
+                    history_id = conn.execute(status_history.insert().values(
+                        application_id=row["id"], status=status, note=note, changed_by=changed_by[:64],
+                        changed_at=changed_at, certificate_url=certificate_url,
+                        documents_requested=json.dumps(documents, ensure_ascii=False) if documents else None,
+                        change_key=key)).inserted_primary_key[0]
+            except IntegrityError:  # posted before: stored once, the citizen told once
+                return Recorded(_application(row), new=False)
+            later = conn.execute(sa.select(sa.func.count()).select_from(status_history).where(
+                status_history.c.application_id == row["id"], status_history.c.changed_at > changed_at,
+                status_history.c.status != "submitted",  # the department's clock may be behind ours
+                status_history.c.id != history_id)).scalar_one()
+            if not later:
+                conn.execute(applications.update().where(applications.c.id == row["id"]).values(status=status))
+                conn.execute(citizen_notices.insert().values(
+                    application_id=row["id"], sender_id=row["sender_id"], kind="status", history_id=history_id,
+                    dedupe_key=f"status:{history_id}", state="pending", attempts=0, sent_parts=0,
+                    next_attempt_at=clock.now_utc(), created_at=clock.now_utc()))
+        return Recorded(self.find(row["reference"], row["sender_id"]), new=True)  # type: ignore[arg-type]
+
+    def set_status(self, reference: str, status: str, note: Optional[str] = None,
+                   changed_by: str = "officer", now: Optional[dt.datetime] = None) -> Application:
+        """``change_status`` for callers that only need the application after it."""
+        return self.change_status(reference, status, note, changed_by=changed_by, changed_at=now).application
 
     def history(self, reference: str, sender_id: str) -> List[StatusChange]:
         query = (sa.select(status_history).join(applications)
                  .where(applications.c.reference == normalise_reference(reference),
                         applications.c.sender_id == sender_id)
-                 .order_by(status_history.c.id))
+                 .order_by(status_history.c.changed_at, status_history.c.id))
         with self.engine.connect() as conn:
-            return [StatusChange(r["status"], r["note"], r["changed_by"], r["changed_at"])
-                    for r in conn.execute(query).mappings()]
+            return [_change(r) for r in conn.execute(query).mappings()]
+
+    def change(self, history_id: int) -> Optional[StatusChange]:
+        """One recorded change, by its id (a notice names the change it tells about)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(status_history.select().where(status_history.c.id == history_id)).mappings().first()
+        return _change(row) if row else None
+
+    def by_reference(self, reference: str) -> Optional[Application]:
+        """For the department and officers, who may see every application: by reference alone.
+        Never call this with a reference a citizen typed (``find`` takes the sender)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(applications.select().where(
+                applications.c.reference == normalise_reference(reference))).mappings().first()
+        return _application(row) if row else None
 
     # -- grievances ---------------------------------------------------------------------
     def add_grievance(self, reference: str, sender_id: str, text: str,
@@ -232,6 +356,19 @@ class Store:
                         applications.c.sender_id == sender_id, grievances.c.sender_id == sender_id))
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def _change_key(status: str, note: Optional[str], certificate_url: Optional[str], documents: List[str],
+                changed_at: dt.datetime) -> str:
+    """The identity of a status change: the same fields at the same time are the same change."""
+    fields = [status, note, certificate_url, documents, clock.as_utc(changed_at).isoformat()]
+    return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode()).hexdigest()
+
+
+def _change(row) -> StatusChange:
+    documents = json.loads(row["documents_requested"]) if row["documents_requested"] else []
+    return StatusChange(row["status"], row["note"], row["changed_by"], row["changed_at"],
+                        row["certificate_url"], tuple(documents))
 
 
 def _application(row) -> Application:

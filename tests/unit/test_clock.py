@@ -46,12 +46,14 @@ def test_today_is_the_date_in_india(fixed_clock):
 
 def test_day_and_due_date_are_counted_in_india(store, fixed_clock):
     app = submit(store)
-    assert app.due_date == dt.date(2026, 12, 6)  # 21 Nov + 15 days
-    assert app.day_of(common.today()) == 14      # 21 Nov is day 1, 4 Dec is day 14
-    assert app.day_of(dt.date(2026, 11, 21)) == 1
+    # 15 working days after 21 Nov (in India): not counting Sundays, the fourth Saturday
+    # (28 Nov) and Rahas Purnima (24 Nov)
+    assert app.due_date == dt.date(2026, 12, 11)
+    assert app.day_of(common.today()) == 9       # 4 Dec in India is the 9th working day
+    assert app.day_of(dt.date(2026, 11, 21)) == 0
     assert app.submitted_on == dt.date(2026, 11, 21)
     assert not app.overdue(common.today())
-    late = submit(store, days=12, draft="d2")
+    late = submit(store, days=8, draft="d2")
     assert late.due_date == dt.date(2026, 12, 3)
     assert late.overdue(common.today())          # 4 Dec in India, although 3 Dec in UTC
 

@@ -186,17 +186,24 @@ def test_department_deliveries_pending_is_0_before_any_application_table(tmp_pat
     import sqlalchemy as sa
 
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'fresh.db'}", future=True)
-    metrics.watch_department_deliveries(lambda: metrics.submitted_applications(engine))
+    metrics.watch_department_deliveries(lambda: metrics.undelivered_applications(engine))
     assert value("seva_department_deliveries_pending") == 0
     assert value("seva_metrics_source_up", source="department_deliveries") == 1
 
 
-def test_department_deliveries_pending_counts_applications_still_submitted(app_db, watchers):
+def test_department_deliveries_pending_counts_applications_not_delivered(app_db, watchers):
+    import sqlalchemy as sa
+
+    from seva.store import department_deliveries
+
     for draft in ("d1", "d2", "d3"):
         app_db.submit(sender_id="919437000111", draft_id=draft, service_id="income_certificate",
                       language="en", fields={}, time_limit_days=15)
-    decided = app_db.all()[0]
-    app_db.set_status(decided.reference, "in_progress")
+    with app_db.engine.begin() as conn:  # one delivered, one refused (still counted), one waiting
+        ids = conn.execute(sa.select(department_deliveries.c.id).order_by(department_deliveries.c.id)).scalars().all()
+        table = department_deliveries
+        conn.execute(table.update().where(table.c.id == ids[0]).values(state="delivered"))
+        conn.execute(table.update().where(table.c.id == ids[1]).values(state="failed"))
     metrics.watch_department_deliveries()  # default: one COUNT on APP_DB_URL
     assert value("seva_department_deliveries_pending") == 2
     assert value("seva_metrics_source_up", source="department_deliveries") == 1

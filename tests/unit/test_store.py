@@ -23,10 +23,13 @@ def submit(store, sender=SENDER, draft="d1", days=15, now=None):
 def test_reference_format_and_due_date(store):
     app = submit(store, now=dt.datetime(2026, 11, 1, 10, 0))
     assert re.fullmatch(r"ORT-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}", app.reference)
-    assert app.due_date == dt.date(2026, 11, 16)
+    # 15 working days after Sunday 1 Nov 2026, not counting Sundays 8 and 15 Nov and the
+    # second Saturday, 14 Nov (ORTPS Rules rule 6; catalog/holidays/odisha-2026.yml)
+    assert app.due_date == dt.date(2026, 11, 19)
+    assert app.due_date_exact
     assert app.fields == {"applicant_name": "ରମେଶ"}
-    assert app.day_of(dt.date(2026, 11, 1)) == 1
-    assert app.day_of(dt.date(2026, 11, 10)) == 10
+    assert app.day_of(dt.date(2026, 11, 1)) == 0  # the day of receipt is not counted
+    assert app.day_of(dt.date(2026, 11, 10)) == 8  # 2-7 Nov (first Saturday worked), 9, 10
 
 
 def test_submit_is_idempotent_per_draft(store):
@@ -76,8 +79,10 @@ def test_references_are_not_guessable_neighbours(store):
 
 def test_status_history_and_overdue(store):
     app = submit(store, days=15, now=dt.datetime(2026, 10, 1, 9, 0))
-    assert app.overdue(dt.date(2026, 10, 16)) is False
-    assert app.overdue(dt.date(2026, 10, 17)) is True
+    # 15 working days after 1 Oct 2026: the Durga Puja and Diwali holidays are not counted
+    assert app.due_date == dt.date(2026, 10, 26)
+    assert app.overdue(dt.date(2026, 10, 26)) is False
+    assert app.overdue(dt.date(2026, 10, 27)) is True
     store.set_status(app.reference, "in_progress", "Field verification", now=dt.datetime(2026, 10, 3))
     done = store.set_status(app.reference, "approved", "Certificate issued", now=dt.datetime(2026, 10, 5))
     assert done.status == "approved"
