@@ -9,11 +9,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import catalog, fmt_date, language, latest_entity, latest_text, officer, payload, store, today
 from actions.service_card import time_limit_line
-from seva import messages, reference
+from seva import clock, messages, reference
+from seva.deliveries import DeliveryQueue
 from seva.store import Application, normalise_reference
 
-STATUS_LABELS = {"submitted": "status_submitted", "in_progress": "status_in_progress",
+STATUS_LABELS = {"submitted": "status_submitted", "received": "status_received",
+                 "in_progress": "status_in_progress", "documents_needed": "status_documents_needed",
                  "approved": "status_approved", "rejected": "status_rejected_label"}
+DELIVERY_LINES = {"delivered": "delivery_delivered", "pending": "delivery_pending", "failed": "delivery_failed"}
 
 
 def reference_in(text: str) -> Optional[str]:
@@ -31,14 +34,24 @@ def say_status(dispatcher: CollectingDispatcher, application: Application, lang:
     # the clock while the office has not decided; once overdue, the appeal message says it
     if not overdue and application.status not in ("approved", "rejected"):
         if application.due_date:
-            lines.append(messages.text("status_day", lang, days=application.time_limit_days,
+            key = ("status_day" if not application.due_date_exact
+                   else "status_day_exact" if day > 0 else "status_day_exact_start")
+            lines.append(messages.text(key, lang, days=application.time_limit_days,
                                        due=fmt_date(application.due_date), day=day))
         elif service:
             lines.append(time_limit_line(service, lang))
+    delivery = DeliveryQueue(store(), catalog()).of(application.reference)
+    if delivery is not None:  # whether it has reached the department (seva/deliveries.py)
+        lines.append(messages.text(DELIVERY_LINES[delivery.state], lang,
+                                   date=fmt_date(clock.ist_date(delivery.delivered_at or clock.now_utc()))))
     history = store().history(application.reference, application.sender_id)
     notes = [change.note for change in history if change.note]
     if notes:
         lines.append(messages.text("status_note", lang, note=notes[-1]))
+    if history and history[-1].certificate_url and application.status == "approved":
+        lines.append(messages.text("notice_collect_link", lang, url=history[-1].certificate_url))
+    if history and history[-1].documents_requested and application.status == "documents_needed":
+        lines.append("\n".join(f"• {d}" for d in history[-1].documents_requested))
     dispatcher.utter_message(
         response="utter_status", reference=application.reference,
         service=service.name(lang) if service else application.service_id,

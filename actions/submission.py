@@ -33,7 +33,8 @@ class ActionSubmitApplication(Action):
             fields={f.id: answers[f.id] for f in service.fields}, time_limit_days=service.time_limit_days,
         )
         if application.due_date:
-            due = messages.text("due_date", lang, days=application.time_limit_days, due=fmt_date(application.due_date))
+            due = messages.text("due_date_exact" if application.due_date_exact else "due_date", lang,
+                                days=application.time_limit_days, due=fmt_date(application.due_date))
         else:
             due = time_limit_line(service, lang)
         dispatcher.utter_message(

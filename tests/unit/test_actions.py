@@ -12,6 +12,7 @@ from actions.service_lookup import ActionResolveService, ActionServiceInfo
 from actions.status import ActionCheckStatus
 from actions.submission import ActionCancel
 from seva import clock
+from seva.working_days import default_calendar
 from tests.unit.helpers import FormDriver, apply, make_tracker, run, texts
 
 ODIA = re.compile(r"[\u0b00-\u0b7f]")
@@ -77,7 +78,8 @@ def test_confirmation_submits_once(app_db):
     assert re.fullmatch(r"ORT-\w{4}-\w{4}", reference)
     text = texts(said)
     assert reference in text and ODIA.search(text)
-    due = (clock.today_ist() + dt.timedelta(days=15)).strftime("%d/%m/%Y")  # the date in India
+    # 15 working days from today's date in India (the rule is pinned in test_store/test_working_days)
+    due = default_calendar().due_date(clock.today_ist(), 15).date.strftime("%d/%m/%Y")
     assert due in text
     # a retried submit with the same tracker state returns the same application
     form.slots = slots_before
@@ -210,7 +212,8 @@ def test_status_is_only_shown_to_the_sender(app_db):
     mine, _ = run(ActionCheckStatus(), make_tracker({"language": "en"}, f"status of {reference}", "check_status",
                                                     sender="919000000001"))
     text = texts(mine)
-    assert reference in text and "day 1 of 15" in text.lower()
+    # submitted today: the count of working days starts tomorrow
+    assert reference in text and "15 working days" in text.lower() and "starts on the next working day" in text
     theirs, events = run(ActionCheckStatus(), make_tracker({"language": "en"}, f"status of {reference}",
                                                            "check_status", sender="919000000002"))
     assert "could not find" in texts(theirs) and "Income" not in texts(theirs) and events == []
@@ -221,7 +224,7 @@ def test_status_is_only_shown_to_the_sender(app_db):
 
 def test_overdue_status_names_the_appellate_authority(app_db):
     app = app_db.submit(sender_id="919000000003", draft_id="x", service_id="income_certificate", language="en",
-                        fields={}, time_limit_days=15, now=dt.datetime.now() - dt.timedelta(days=20))
+                        fields={}, time_limit_days=15, now=dt.datetime.now() - dt.timedelta(days=40))
     said, _ = run(ActionCheckStatus(), make_tracker({"language": "en"}, "my application status", "check_status",
                                                     sender="919000000003"))
     text = texts(said)
