@@ -158,14 +158,14 @@ def test_a_template_shows_as_its_text_and_its_button_taps_send_the_payload_back(
     shown = update["messages"][-1]["rendered"]
     assert shown["text"] == render(sim.templates["seva_rejected"], "or", values)
     assert "ORT-7K3M-9QXF" in shown["text"] and "ଠିକଣା · ଅସମ୍ପୂର୍ଣ୍ଣ" in shown["text"] and "{{" not in shown["text"]
-    assert shown["buttons"] == [{"title": "ଅପିଲ କରନ୍ତୁ", "payload": "/appeal_ORT-7K3M-9QXF"}]
+    assert shown["buttons"] == [{"title": "ଅଭିଯୋଗ ବା ଅପିଲ", "payload": "/appeal_ORT-7K3M-9QXF"}]
 
     status, _ = call(sim, "/sim/messages", {"from": "919437000003", "type": "template_button",
-                                            "payload": "/appeal_ORT-7K3M-9QXF", "title": "ଅପିଲ କରନ୍ତୁ"})
+                                            "payload": "/appeal_ORT-7K3M-9QXF", "title": "ଅଭିଯୋଗ ବା ଅପିଲ"})
     assert status == 200
     message = last_webhook_message()
     assert message["type"] == "button"
-    assert message["button"] == {"payload": "/appeal_ORT-7K3M-9QXF", "text": "ଅପିଲ କରନ୍ତୁ"}
+    assert message["button"] == {"payload": "/appeal_ORT-7K3M-9QXF", "text": "ଅଭିଯୋଗ ବା ଅପିଲ"}
     parsed = parse(json.loads(Webhook.received[-1][1])).messages[0]  # what the channel reads: the payload
     assert parsed.type == "button" and parsed.text == "/appeal_ORT-7K3M-9QXF"
 

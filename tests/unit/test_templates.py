@@ -56,7 +56,7 @@ def test_appeals_have_a_button_and_only_the_sourced_facts():
         for language, body in SHIPPED[name].bodies.items():
             assert len(SHIPPED[name].buttons[language]) == 1
             assert "30" in body and "{{4}}" in body, (name, language)
-    assert SHIPPED["seva_rejected"].buttons["en"] == ("Appeal",)
+    assert SHIPPED["seva_rejected"].buttons["en"] == ("Complain or appeal",)
     for name in ("seva_status_update", "seva_documents_needed", "seva_approved"):
         assert SHIPPED[name].buttons == {"or": (), "hi": (), "en": ()}
 
@@ -187,7 +187,7 @@ def test_meta_submission_has_one_creation_body_per_language():
     body, buttons = english["components"]
     assert body == {"type": "BODY", "text": SHIPPED["seva_overdue"].bodies["en"],
                     "example": {"body_text": [list(SHIPPED["seva_overdue"].examples["en"])]}}
-    assert buttons == {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Appeal"}]}
+    assert buttons == {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Complain or appeal"}]}
     assert [c["type"] for c in meta_submission(SHIPPED["seva_approved"])[2]["components"]] == ["BODY"]
 
 
