@@ -88,7 +88,7 @@ def test_rows_written_naive_before_are_read_as_utc(tmp_path):
 
 def test_officer_listing_counts_overdue_in_india(tmp_path, fixed_clock, capsys):
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    submit(Store(url), days=12)
+    submit(Store(url), days=8)  # due 3 Dec: 8 working days after 21 Nov
     assert officer.main(["--db", url, "list"]) == 0
     line = capsys.readouterr().out.splitlines()[1]
     assert "2026-11-21" in line and "2026-12-03" in line and "OVERDUE" in line, line
