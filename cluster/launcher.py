@@ -13,7 +13,9 @@ Layout (docs/operations.md, "Cluster"):
 - HAProxy on ``CLUSTER_PORT`` (default 8000) balancing over the ``rasa run`` instances,
   checking ``/webhooks/whatsapp/health/ready``;
 - without ``WHATSAPP_ACCESS_TOKEN``: the chat page (``python -m fakegraph.simulator``),
-  posting to the balancer, its designer panel reading instance 1's HTTP API.
+  posting to the balancer, its designer panel reading instance 1's HTTP API;
+- without ``DEPARTMENT_API_URL``: the fake department (``python -m fakedepartment``, port
+  ``DEPARTMENT_PORT``, 8090), posting status changes to the balancer.
 Logs of every process in ``CLUSTER_LOG_DIR`` (default ``logs/cluster``).
 
 When a process dies unexpectedly: an instance's ``rasa run`` or action server is started
@@ -309,6 +311,7 @@ class Cluster:
         self.actions: List[Program] = []
         self.rasa: List[Program] = []
         self.simulator: Optional[Program] = None
+        self.department: Optional[Program] = None  # the fake department, without DEPARTMENT_API_URL
         self.database_url = settings.database_url or ""
         self.redis_url = settings.redis_url or ""
         self.rasa_token: Optional[str] = None
@@ -329,6 +332,11 @@ class Cluster:
             self._prepare_speech()
         if not s.whatsapp:
             self._simulator_credentials()
+        fake_department = not self.env.get("DEPARTMENT_API_URL")
+        if fake_department:  # like scripts/run.sh: a fake department system, a fresh secret
+            department_port = _int(self.env, "DEPARTMENT_PORT", 8090)
+            self.env.setdefault("DEPARTMENT_API_SECRET", secrets.token_urlsafe(24))
+            self.env["DEPARTMENT_API_URL"] = f"http://127.0.0.1:{department_port}"
 
         if not s.database_url:
             self.postgres = Postgres(s.data_dir / "postgres", log_path=s.log_dir / "postgres.log")
@@ -375,6 +383,8 @@ class Cluster:
         self.balancer.start()
         if not s.whatsapp:
             self._start_simulator()
+        if fake_department:
+            self._start_department(department_port)
         self._wait_balanced()
         self._announce()
 
@@ -418,6 +428,18 @@ class Cluster:
             s.simulator_port, {**env, "PYTHONPATH": str(ROOT)}, s.log_dir, "/")
         self.simulator.spawn()
         self._wait_for([self.simulator], retry_ports=False)
+
+    def _start_department(self, port: int) -> None:
+        """The fake department (python -m fakedepartment): receives the applications, and its
+        page posts status changes back through the balancer, signed."""
+        assert self.balancer is not None
+        status_url = f"{self.balancer.url}/webhooks/department/status"
+        self.department = Program(
+            "department", lambda p: [sys.executable, "-m", "fakedepartment", "--port", str(p),
+                                     "--secret", self.env["DEPARTMENT_API_SECRET"], "--seva-status-url", status_url],
+            port, {**self.env, "PYTHONPATH": str(ROOT)}, self.settings.log_dir, "/")
+        self.department.spawn()
+        self._wait_for([self.department], retry_ports=False)
 
     def _wait_for(self, programs: Sequence[Program], retry_ports: bool = True) -> None:
         """Until every program is ready. A program on a free port we picked (RASA_PORT=0 ...)
@@ -477,6 +499,9 @@ class Cluster:
         if self.simulator is not None:
             self.say(f"\nChat page (a local WhatsApp simulator, through the balancer):\n"
                      f"  http://localhost:{self.simulator.port}/")
+        if self.department is not None:
+            self.say(f"Department page (a fake department system: approve or reject from it):\n"
+                     f"  http://localhost:{self.department.port}/")
         self.say(f"\nWhatsApp webhook (the balancer): {self.balancer.url}{WEBHOOK_PATH}")
         self.say(f"Seva cluster is ready ({time.monotonic() - self._began:.0f} s): {s.instances} instance(s) behind "
                  f"HAProxy on port {self.balancer.port}. Press Ctrl-C to stop.")
@@ -489,8 +514,9 @@ class Cluster:
                 if service is not None and not service.running:
                     raise ClusterError(f"{service.name} exited unexpectedly; {service.log_path}:\n"
                                        f"{log_tail(service.log_path, 0, 20)}")
-            if self.simulator is not None and not self.simulator.alive:
-                raise ClusterError(self.simulator.exit_reason())
+            for page in (self.simulator, self.department):
+                if page is not None and not page.alive:
+                    raise ClusterError(page.exit_reason())
             for program in self.actions + self.rasa:
                 if program.alive:
                     if not program.ready and program.poll_ready():
@@ -515,9 +541,10 @@ class Cluster:
     def stop(self) -> None:
         """Everything we started, front to back: chat page and balancer, then the instances
         (SIGTERM together, SIGKILL after STOP_TIMEOUT), then Redis and PostgreSQL."""
-        if self.simulator is not None:
-            self.simulator.terminate()
-            self.simulator.wait_stopped(time.monotonic() + 10)
+        for page in (self.simulator, self.department):
+            if page is not None:
+                page.terminate()
+                page.wait_stopped(time.monotonic() + 10)
         if self.balancer is not None:
             self.balancer.stop()
         for programs in (self.rasa, self.actions):

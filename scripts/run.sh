@@ -45,6 +45,18 @@ if [ -z "${WHATSAPP_ACCESS_TOKEN:-}" ]; then
   pids+=($!)
 fi
 
+# Without a department system to deliver to, run the fake department (its page lists what
+# it received and sends status changes back, signed, like the real one would).
+if [ -z "${DEPARTMENT_API_URL:-}" ]; then
+  DEPARTMENT_PORT="${DEPARTMENT_PORT:-8090}"
+  export DEPARTMENT_API_SECRET="${DEPARTMENT_API_SECRET:-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')}"
+  export DEPARTMENT_API_URL="http://127.0.0.1:${DEPARTMENT_PORT}"
+  fake_department=1
+  .venv/bin/python -m fakedepartment --port "$DEPARTMENT_PORT" --secret "$DEPARTMENT_API_SECRET" \
+    --seva-status-url "http://127.0.0.1:${RASA_PORT}/webhooks/department/status" >logs/department.log 2>&1 &
+  pids+=($!)
+fi
+
 "$RASA" run actions --actions actions --port "$ACTIONS_PORT" >logs/actions.log 2>&1 &
 pids+=($!)
 "$RASA" run --model models/seva.tar.gz --port "$RASA_PORT" --credentials credentials.yml \
@@ -67,6 +79,13 @@ if [ ${#rasa_api[@]} -gt 0 ]; then
 
 Chat page (a local WhatsApp simulator, through the real webhook):
   http://localhost:${SIMULATOR_PORT}/
+MSG
+fi
+if [ -n "${fake_department:-}" ]; then
+  cat <<MSG
+
+Department page (a fake department system: what Seva delivered; approve or reject from it):
+  http://localhost:${DEPARTMENT_PORT}/
 MSG
 fi
 cat <<MSG

@@ -126,6 +126,8 @@ def test_approved_reaches_the_citizen_in_seconds_once_and_only_signed(stack, fak
     me = "919437000802"
     reference = apply_in_odia(stack, fake, me)
     department.wait_for_delivery(reference, timeout=30)
+    asked = ask(stack, fake, me, text(me, "ମୋତେ ଆୟ ପ୍ରମାଣପତ୍ର ଦରକାର"))  # a second application, half-way
+    assert "(1/5)" in body_text(asked[-1])
     before = len(fake.messages_to(me))
     code, _ = department.post_status(reference, "approved", certificate_url="https://edistrict.example/c/123")
     assert code == 200
@@ -137,8 +139,11 @@ def test_approved_reaches_the_citizen_in_seconds_once_and_only_signed(stack, fak
     assert department.post_status(reference, "approved", signed=False)[0] == 401
     assert department.post_status(reference, "rejected", note="x", secret="not-the-secret")[0] == 401
     assert department.post_status("ORT-0000-0000", "approved")[0] == 404
-    last = ask(stack, fake, me, text(me, "/thank"))  # a barrier: everything for me before it has gone out
-    assert len(fake.messages_to(me)) == before + 1 + len(last)  # one notice, no repeat, nothing unsigned
+    # the notice did not break the form the citizen is filling in: their answer is taken
+    # (and, a barrier, everything for them before it has gone out)
+    going_on = ask(stack, fake, me, text(me, "ସୀତା ସାହୁ"))
+    assert "(2/5)" in body_text(going_on[-1]), going_on
+    assert len(fake.messages_to(me)) == before + 1 + len(going_on)  # one notice, no repeat, nothing unsigned
     history = stack.query("SELECT h.status FROM status_history h JOIN applications a ON a.id = h.application_id "
                           "WHERE a.reference = :r ORDER BY h.id", r=reference)
     assert [row[0] for row in history] == ["submitted", "approved"]
