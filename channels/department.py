@@ -55,6 +55,7 @@ TEMPLATE_KEY = "whatsapp_template"  # the custom payload of actions/notices.py
 POLL_SECONDS = 1.0
 OVERDUE_SCAN_SECONDS = 300.0
 NOTICE_RETRY_SECONDS = 30.0
+MAX_NOTICE_ATTEMPTS = 20  # for errors of our own; WhatsApp outages are retried for as long as they last
 
 
 class BadChange(ValueError):
@@ -235,7 +236,7 @@ class DepartmentWorker:
         while not self._stopping:
             try:
                 taken = await asyncio.to_thread(self.notices.take)
-                await asyncio.gather(*(self._send_notice(row) for row in taken))
+                await asyncio.gather(*(self._send_guarded(row) for row in taken))
             except Exception:
                 logger.exception("sending notices failed; trying again")
                 taken = []
@@ -247,6 +248,19 @@ class DepartmentWorker:
                     pass
 
     # ------------------------------------------------------------------ one notice
+    async def _send_guarded(self, row: Dict[str, Any]) -> None:
+        """``_send_notice``, with a bug or an outage in it costing this notice a retry, not the loop;
+        after MAX_NOTICE_ATTEMPTS it is kept as failed for an operator (seva.officer notices)."""
+        try:
+            await self._send_notice(row)
+        except Exception as error:
+            logger.exception("notice %d could not be sent", row["id"])
+            problem = f"{error.__class__.__name__}: {error}"
+            if row["attempts"] >= MAX_NOTICE_ATTEMPTS:
+                await asyncio.to_thread(self.notices.failed, row["id"], problem)
+            else:
+                await asyncio.to_thread(self.notices.retry, row["id"], NOTICE_RETRY_SECONDS, problem)
+
     async def _send_notice(self, row: Dict[str, Any]) -> None:
         notice_id, sender = row["id"], row["sender_id"]
         if self.client is None:
