@@ -21,9 +21,12 @@ SECRET = "department-secret"
 SENDER = "919437000123"
 
 
-@pytest.fixture
-def store(tmp_path):
-    return Store(f"sqlite:///{tmp_path / 'apps.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """The store on SQLite (make run) and on PostgreSQL (make cluster: savepoints, row locks)."""
+    if request.param == "sqlite":
+        return Store(f"sqlite:///{tmp_path / 'apps.db'}")
+    return Store(request.getfixturevalue("postgres_db"))
 
 
 @pytest.fixture
