@@ -62,6 +62,29 @@ TEXTS = {
     # --- Sent by the WhatsApp channel itself when Rasa cannot answer
     "rate_limited": "⏳ आप बहुत जल्दी-जल्दी संदेश भेज रहे हैं। कृपया एक मिनट रुकें, फिर अपना संदेश दोबारा भेजें।",
     "try_again": "😔 माफ़ कीजिए, मैं अभी इसका जवाब नहीं दे पाया। कृपया एक मिनट बाद अपना संदेश फिर से भेजें।",
+    # --- The acknowledgement receipt, a PDF after submission (seva/receipt.py)
+    "receipt_title": "पावती",
+    "receipt_brand": "सेवा · ओडिशा लोक सेवा अधिकार अधिनियम, 2012",
+    "receipt_lead": "आपका आवेदन जमा हो गया है। यह पावती संभालकर रखें।",
+    "receipt_reference": "संदर्भ संख्या",
+    "receipt_service": "सेवा",
+    "receipt_submitted_on": "जमा करने की तारीख़",
+    "receipt_whatsapp": "व्हाट्सऐप नंबर",
+    "receipt_time_limit": "समय सीमा",
+    "receipt_time_limit_days": "{days} कार्य दिवस (सरकारी छुट्टियाँ नहीं गिनी जातीं)",
+    "receipt_due": "निर्णय की अंतिम तारीख़",
+    "receipt_due_about": "लगभग {date}",
+    "receipt_designated": "निर्णय लेने वाले अधिकारी",
+    "receipt_appellate": "अपील अधिकारी",
+    "receipt_answers": "आवेदन में दी गई जानकारी",
+    "receipt_documents": "संलग्न दस्तावेज़",
+    "receipt_documents_none": "कोई नहीं",
+    "receipt_document_photo": "फ़ोटो",
+    "receipt_document_pdf": "PDF फ़ाइल",
+    "receipt_appeal": "अगर अंतिम तारीख़ तक निर्णय न हो या आवेदन अस्वीकार हो जाए, तो आप 30 दिनों के भीतर अपील अधिकारी के पास मुफ़्त में अपील कर सकते हैं।",
+    "receipt_status_hint": "आवेदन की स्थिति जानने के लिए व्हाट्सऐप पर सेवा को “स्थिति {reference}” भेजें।",
+    "receipt_qr": "संदर्भ संख्या के लिए स्कैन करें",
+    "receipt_footer": "सेवा द्वारा {date} को बनाई गई। यह आपके आवेदन की पावती है, प्रमाण पत्र या लाइसेंस नहीं।",
 }
 
 # Answers read as yes / no to a yes-no question (seva/validators.py), in any script.

@@ -62,6 +62,29 @@ TEXTS = {
     # --- Sent by the WhatsApp channel itself when Rasa cannot answer
     "rate_limited": "⏳ ଆପଣ ବହୁତ ଶୀଘ୍ର ଶୀଘ୍ର ମେସେଜ ପଠାଉଛନ୍ତି। ଦୟାକରି ଗୋଟିଏ ମିନିଟ ଅପେକ୍ଷା କରନ୍ତୁ, ତା'ପରେ ଆପଣଙ୍କ ମେସେଜ ପୁଣି ପଠାନ୍ତୁ।",
     "try_again": "😔 କ୍ଷମା କରିବେ, ମୁଁ ଏବେ ଏହାର ଉତ୍ତର ଦେଇପାରିଲି ନାହିଁ। ଦୟାକରି ଗୋଟିଏ ମିନିଟ ପରେ ଆପଣଙ୍କ ମେସେଜ ପୁଣି ପଠାନ୍ତୁ।",
+    # --- The acknowledgement receipt, a PDF after submission (seva/receipt.py)
+    "receipt_title": "ପ୍ରାପ୍ତି ସ୍ୱୀକାର",
+    "receipt_brand": "ସେବା · ଓଡ଼ିଶା ଲୋକସେବା ଅଧିକାର ଆଇନ, 2012",
+    "receipt_lead": "ଆପଣଙ୍କ ଆବେଦନ ଦାଖଲ ହୋଇଗଲା। ଏହି ପ୍ରାପ୍ତି ସ୍ୱୀକାର ସାଇତି ରଖନ୍ତୁ।",
+    "receipt_reference": "ସନ୍ଦର୍ଭ ନମ୍ବର",
+    "receipt_service": "ସେବା",
+    "receipt_submitted_on": "ଦାଖଲ ତାରିଖ",
+    "receipt_whatsapp": "ହ୍ୱାଟସଆପ ନମ୍ବର",
+    "receipt_time_limit": "ସମୟସୀମା",
+    "receipt_time_limit_days": "{days} କାର୍ଯ୍ୟ ଦିବସ (ସରକାରୀ ଛୁଟି ଦିନ ଗଣାଯାଏ ନାହିଁ)",
+    "receipt_due": "ନିଷ୍ପତ୍ତିର ଶେଷ ତାରିଖ",
+    "receipt_due_about": "ପ୍ରାୟ {date}",
+    "receipt_designated": "ନିଷ୍ପତ୍ତି ନେଉଥିବା ଅଧିକାରୀ",
+    "receipt_appellate": "ଅପିଲ ଅଧିକାରୀ",
+    "receipt_answers": "ଆବେଦନରେ ଦିଆଯାଇଥିବା ତଥ୍ୟ",
+    "receipt_documents": "ସଂଲଗ୍ନ କାଗଜପତ୍ର",
+    "receipt_documents_none": "କିଛି ନାହିଁ",
+    "receipt_document_photo": "ଫଟୋ",
+    "receipt_document_pdf": "PDF ଫାଇଲ",
+    "receipt_appeal": "ଶେଷ ତାରିଖ ସୁଦ୍ଧା ନିଷ୍ପତ୍ତି ନହେଲେ କିମ୍ବା ଆବେଦନ ନାମଞ୍ଜୁର ହେଲେ, ଆପଣ 30 ଦିନ ଭିତରେ ଅପିଲ ଅଧିକାରୀଙ୍କ ପାଖରେ ମାଗଣାରେ ଅପିଲ କରିପାରିବେ।",
+    "receipt_status_hint": "ଆବେଦନର ସ୍ଥିତି ଜାଣିବା ପାଇଁ ହ୍ୱାଟସଆପରେ ସେବାକୁ “ସ୍ଥିତି {reference}” ପଠାନ୍ତୁ।",
+    "receipt_qr": "ସନ୍ଦର୍ଭ ନମ୍ବର ପାଇଁ ସ୍କାନ କରନ୍ତୁ",
+    "receipt_footer": "ସେବା ଦ୍ୱାରା {date} ତାରିଖରେ ପ୍ରସ୍ତୁତ। ଏହା ଆପଣଙ୍କ ଆବେଦନର ପ୍ରାପ୍ତି ସ୍ୱୀକାର, ପ୍ରମାଣପତ୍ର ବା ଲାଇସେନ୍ସ ନୁହେଁ।",
 }
 
 # Answers read as yes / no to a yes-no question (seva/validators.py), in any script.
