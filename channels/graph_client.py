@@ -1,4 +1,5 @@
-"""One shared async client for the WhatsApp Cloud (Graph) API: send, mark read, media.
+"""One shared async client for the WhatsApp Cloud (Graph) API: send, mark read, media
+(download, and upload for documents we send).
 
 Retries with exponential backoff and jitter on throttling (HTTP 429, code 130429) and on
 server errors (5xx, 131000) and timeouts, a bounded number of times: with the defaults
@@ -113,6 +114,58 @@ class GraphClient:
                 await asyncio.sleep(self._delay(attempt, retry_after))
         logger.warning("WhatsApp send %s to %s gave up after %d attempts", kind, to, self.max_attempts)
         return SendResult(False, status, code, attempts=self.max_attempts)
+
+    async def upload_media(self, data: bytes, mime_type: str, filename: str) -> Optional[str]:
+        """Upload a file as multipart/form-data to /{phone_number_id}/media; its media id, to send
+        in a message (``{"document": {"id": …}}``), or None.
+
+        Retried like ``send`` on throttling, server errors and timeouts; None after a permanent
+        error (100 unsupported type or too large, 190 token …) or the last attempt. Logged with
+        the MIME type and size only: neither the file's content nor its name (which may name the
+        citizen) goes into the log."""
+        url = f"{self.base_url}/{self.phone_number_id}/media"
+        what = f"{mime_type.split(';')[0].strip()}, {len(data)} bytes"
+        status, code = 0, None
+        for attempt in range(1, self.max_attempts + 1):
+            retry_after: Optional[float] = None
+            form = aiohttp.FormData()  # a form is consumed by one request: a new one per attempt
+            form.add_field("messaging_product", "whatsapp")
+            form.add_field("type", mime_type)
+            form.add_field("file", data, filename=filename, content_type=mime_type)
+            try:
+                async with self._client().post(url, data=form) as response:
+                    status = response.status
+                    try:
+                        answer = await response.json(content_type=None)
+                    except ValueError:
+                        answer = {}
+                    answer = answer if isinstance(answer, dict) else {}
+                    if status == 200 and isinstance(answer.get("id"), str) and answer["id"]:
+                        return answer["id"]
+                    error = answer.get("error") or {}
+                    code = error.get("code") if isinstance(error, dict) else None
+                    header = response.headers.get("Retry-After")
+                    retry_after = float(header) if header and header.replace(".", "", 1).isdigit() else None
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                status, code = 0, None
+                metrics.graph_api_error(None, timeout=isinstance(exc, asyncio.TimeoutError))
+                logger.info("WhatsApp media upload (%s): network error %s (attempt %d)", what,
+                            exc.__class__.__name__, attempt)
+            else:
+                metrics.graph_api_error(code, status)
+                retryable = status == 429 or status >= 500 or code in RETRYABLE_CODES
+                if not retryable:
+                    message = (error.get("message") or "")[:120] if isinstance(error, dict) else ""
+                    logger.warning("WhatsApp media upload (%s) failed permanently: HTTP %s, code %s (%s)",
+                                   what, status, code, message)
+                    return None
+                logger.info("WhatsApp media upload (%s): HTTP %s code %s, retrying (attempt %d)",
+                            what, status, code, attempt)
+            if attempt < self.max_attempts:
+                await asyncio.sleep(self._delay(attempt, retry_after))
+        logger.warning("WhatsApp media upload (%s) gave up after %d attempts: HTTP %s, code %s",
+                       what, self.max_attempts, status, code)
+        return None
 
     async def mark_read(self, message_id: str, typing: bool = True) -> SendResult:
         body: Dict[str, Any] = {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}

@@ -2,14 +2,15 @@
 
 Limits (reference/whatsapp-cloud-api.md): text ≤ 4096; reply buttons ≤ 3 with titles ≤ 20
 and ids ≤ 256, body ≤ 1024; list ≤ 10 rows, row title ≤ 24, description ≤ 72, id ≤ 200,
-button label ≤ 20. Nothing is cut silently: long text is split at paragraph, line or
-sentence boundaries; a shortened title ends in "…" and its full text goes into the row
-description or the message body. The list's button label is in the script of the message
-(seva/messages, key ``list_label``).
+button label ≤ 20; media captions ≤ 1024, document file names ≤ 240. Nothing is cut
+silently: long text is split at paragraph, line or sentence boundaries; a shortened title
+ends in "…" and its full text goes into the row description or the message body. The
+list's button label is in the script of the message (seva/messages, key ``list_label``).
 """
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -25,6 +26,7 @@ ROW_DESCRIPTION = 72
 ROW_ID = 200
 MAX_BUTTONS = 3
 MAX_ROWS = 10
+FILENAME_LIMIT = 240
 
 
 @dataclass
@@ -148,13 +150,43 @@ def image_message(to: str, url: str, caption: Optional[str] = None) -> Dict[str,
     return _envelope(to, "image", content)
 
 
-def document_message(to: str, url: str, filename: Optional[str] = None,
-                     caption: Optional[str] = None) -> Dict[str, Any]:
-    content: Dict[str, Any] = {"link": url}
-    if filename:
-        content["filename"] = filename
+_BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def document_filename(name: Optional[str]) -> str:
+    """A file name safe to show on the citizen's phone: no folders, no control characters
+    (nor bidi overrides that disguise an extension; Odia's and Hindi's joiners stay), at most
+    FILENAME_LIMIT characters with the extension kept, ".pdf" added when it has none; "" when
+    nothing is left."""
+    name = unicodedata.normalize("NFC", str(name or ""))
+    name = re.split(r"[/\\]", name)[-1]  # a path: its last part
+    name = "".join(" " if unicodedata.category(c) in {"Cc", "Zl", "Zp"} or c in _BIDI_CONTROLS else c
+                   for c in name)
+    name = " ".join(name.split()).strip(" .")
+    if not name:
+        return ""
+    stem, dot, extension = name.rpartition(".")
+    if not stem or not re.fullmatch(r"(?=.*[A-Za-z])[A-Za-z0-9]{1,8}", extension):
+        stem, extension = name, "pdf"  # "Receipt v1.2" or "ack.ORT-7K3M" have no extension
+    return stem[: FILENAME_LIMIT - len(extension) - 1].rstrip(" .") + "." + extension
+
+
+def document_message(to: str, media_id: str, filename: Optional[str], caption: Optional[str] = "") -> Dict[str, Any]:
+    """A document message for a file uploaded with ``GraphClient.upload_media`` (its media id).
+
+    The caption holds BODY_LIMIT characters (a longer one is shortened at a word with "…");
+    the file name is cleaned by ``document_filename``. A ``media_id`` that is an http(s) URL is
+    sent as a link instead (how the channel forwards an action's attachment URL)."""
+    if re.match(r"https?://", str(media_id)):
+        content: Dict[str, Any] = {"link": str(media_id)}
+    else:
+        content = {"id": str(media_id)}
+    name = document_filename(filename)
+    if name:
+        content["filename"] = name
+    caption = (caption or "").strip()
     if caption:
-        content["caption"] = shorten(caption, BODY_LIMIT)
+        content["caption"] = caption if len(caption) <= BODY_LIMIT else shorten(caption, BODY_LIMIT)
     return _envelope(to, "document", content)
 
 
