@@ -7,6 +7,12 @@ interactive, media …) reaches only a number whose last message it delivered le
 templates (``templates/whatsapp``, taken as the approved ones) with as many body
 parameters as the template has (else 132001 or 132000).
 
+Media: ``POST /{phone_number_id}/media`` takes an upload like Meta (multipart with
+``messaging_product``, ``type``, ``file``; only Meta's supported types within their size
+limits, else 100) and answers its id; the bytes are then served by the same lookup +
+download routes as inbound media. A media message (a document …) whose ``id`` the fake does
+not know is refused with 131053, Meta's "Media upload error".
+
 Run standalone: ``python -m fakegraph.server --port 8765 --webhook URL --app-secret S``.
 Tests start it in-process (``FakeGraph.start()`` runs it on its own thread and loop).
 """
@@ -36,6 +42,24 @@ TOKEN_DEFAULT = "fake-access-token"
 WINDOW_SECONDS = 24 * 3600  # Meta's customer-service window after the customer's last message
 PARAM_RULE = "Param text cannot have new-line/tab characters or more than 4 consecutive spaces"
 T = TypeVar("T")
+MB = 1024 * 1024
+# Meta's supported media types and their size limits for sending (Cloud API reference, "Supported
+# Media Types"): MIME type (parameters stripped) → (kind, largest file in bytes). A sticker may be
+# 500 KB when animated (100 KB static): the fake cannot tell, so it allows the larger.
+UPLOAD_TYPES: Dict[str, Tuple[str, int]] = {
+    **{t: ("audio", 16 * MB) for t in ("audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg")},
+    **{t: ("document", 100 * MB) for t in (
+        "text/plain", "application/pdf", "application/msword", "application/vnd.ms-excel",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation")},
+    **{t: ("image", 5 * MB) for t in ("image/jpeg", "image/png")},
+    "image/webp": ("sticker", 500 * 1024),
+    **{t: ("video", 16 * MB) for t in ("video/mp4", "video/3gpp", "video/3gp")},
+}
+MEDIA_KINDS = {"image", "document", "audio", "video", "sticker"}
+MAX_REQUEST = 100 * MB + MB  # the largest upload Meta takes (a document) and the form around it
 
 
 def meta_json(payload: Any) -> bytes:
@@ -75,9 +99,11 @@ def validate_message(body: Dict[str, Any]) -> Optional[str]:
         return None
     if kind == "interactive":
         return _validate_interactive(content)
-    if kind in {"image", "document", "audio", "video", "sticker"}:
+    if kind in MEDIA_KINDS:
         if not (content.get("link") or content.get("id")):
             return f"{kind}.link or {kind}.id is required"
+        if any(not isinstance(content.get(key, ""), str) for key in ("id", "link", "caption", "filename")):
+            return f"{kind}.id, link, caption and filename must be strings"
         if len(content.get("caption") or "") > 1024:
             return "caption is longer than 1024 characters"
         return None
@@ -147,11 +173,13 @@ class Failure:
 
     "hang" holds the request for ``delay`` seconds (longer than the client waits) and then
     answers 503 without accepting the message (a send that never reached Meta); "slow"
-    accepts it late."""
+    accepts it late. ``on`` is the route it hits: "messages" (sends) or "media" (uploads,
+    where "131047" does not apply)."""
     mode: str  # "500", "429", "131047", "slow", "hang"
     count: int
     delay: float = 0.0
     until: Optional[float] = None
+    on: str = "messages"
 
 
 @dataclass
@@ -160,6 +188,7 @@ class Media:
     mime_type: str
     url_token: str
     url_expires: float
+    filename: str = ""
 
 
 class FakeGraph:
@@ -195,6 +224,9 @@ class FakeGraph:
         self.attempts = 0
         self.failures: List[Failure] = []
         self.media: Dict[str, Media] = {}
+        self.uploads: List[Tuple[str, str, str, bytes]] = []  # (media id, mime type, filename, bytes)
+        self.upload_attempts = 0
+        self.rejected_uploads: List[Tuple[int, str]] = []  # (error code, details) of refused uploads
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.port: Optional[int] = None
@@ -203,14 +235,15 @@ class FakeGraph:
         self._thread: Optional[threading.Thread] = None
 
     # ------------------------------------------------------------- control
-    def fail(self, mode: str, count: int = 1, delay: float = 0.0) -> None:
+    def fail(self, mode: str, count: int = 1, delay: float = 0.0, on: str = "messages") -> None:
+        """The next ``count`` requests to ``on`` ("messages", or "media" for uploads) fail in ``mode``."""
         with self._lock:
-            self.failures.append(Failure(mode, count, delay))
+            self.failures.append(Failure(mode, count, delay, on=on))
 
-    def fail_for(self, mode: str, seconds: float, delay: float = 0.0) -> None:
-        """Every message send fails in ``mode`` for the next ``seconds`` (an outage)."""
+    def fail_for(self, mode: str, seconds: float, delay: float = 0.0, on: str = "messages") -> None:
+        """Every message send (or upload, ``on="media"``) fails in ``mode`` for the next ``seconds``."""
         with self._lock:
-            self.failures.append(Failure(mode, 0, delay, until=time.monotonic() + seconds))
+            self.failures.append(Failure(mode, 0, delay, until=time.monotonic() + seconds, on=on))
 
     def customer_wrote(self, wa_id: str, at: float) -> None:
         """``wa_id`` sent us a message at ``at`` (seconds, like ``now``): their window opens.
@@ -247,12 +280,17 @@ class FakeGraph:
 
     def _refusal(self, body: Dict[str, Any]) -> Optional[Tuple[int, str, str]]:
         """Meta's (code, message, details) for a send it refuses after the shape checks, or None."""
-        if body.get("type", "text") != "template":
-            if self.window_open(body["to"]):
-                return None
-            return (131047, "(#131047) Re-engagement message",
-                    "Message failed to send because more than 24 hours have passed since the customer last "
-                    "replied to this number.")
+        kind = body.get("type", "text")
+        if kind != "template":
+            if not self.window_open(body["to"]):
+                return (131047, "(#131047) Re-engagement message",
+                        "Message failed to send because more than 24 hours have passed since the customer last "
+                        "replied to this number.")
+            media_id = body[kind].get("id") if kind in MEDIA_KINDS else None
+            if media_id is not None and str(media_id) not in self.media:
+                return (131053, "(#131053) Media upload error",
+                        f"Unable to upload the media used in the message: unknown media id {str(media_id)[:40]}")
+            return None
         content = body["template"]
         name, code = content["name"], content["language"]["code"]
         template = self.templates.get(name)
@@ -315,13 +353,23 @@ class FakeGraph:
         """Until the bytes of ``media_id`` were served (the channel has the voice note)."""
         self.wait_until(lambda: media_id in self.downloads, timeout, f"download of media {media_id}")
 
-    def add_media(self, data: bytes, mime_type: str = "audio/ogg; codecs=opus") -> str:
+    def add_media(self, data: bytes, mime_type: str = "audio/ogg; codecs=opus", filename: str = "") -> str:
         media_id = str(10**15 + next(self._ids))
-        self.media[media_id] = Media(data, mime_type, secrets.token_urlsafe(12), 0.0)
+        self.media[media_id] = Media(data, mime_type, secrets.token_urlsafe(12), 0.0, filename)
         return media_id
 
     def messages_to(self, wa_id: str) -> List[Dict[str, Any]]:
         return [body for body in list(self.sent) if body.get("to") == wa_id]
+
+    def document_sent_to(self, wa_id: str) -> List[Tuple[Dict[str, Any], bytes]]:
+        """Each document message accepted for ``wa_id``, with the bytes of its media (b"" for a
+        ``link``, whose bytes the fake never had)."""
+        found = []
+        for body in self.messages_to(wa_id):
+            if body.get("type") == "document":
+                media = self.media.get(str(body["document"].get("id")))
+                found.append((body, media.data if media is not None else b""))
+        return found
 
     def reset(self) -> None:
         with self._lock:
@@ -332,7 +380,10 @@ class FakeGraph:
             self.refused.clear()
             self.downloads.clear()
             self.failures.clear()
+            self.uploads.clear()
+            self.rejected_uploads.clear()
             self.attempts = 0
+            self.upload_attempts = 0
 
     @property
     def base_url(self) -> str:
@@ -340,28 +391,26 @@ class FakeGraph:
 
     # -------------------------------------------------------------- server
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=20 * 1024 * 1024)
+        app = web.Application(client_max_size=MAX_REQUEST)
         self.add_graph_routes(app)
         return app
 
     def add_graph_routes(self, app: web.Application) -> None:
         """The Graph API's routes; the last one catches every GET /{a}/{b}, so add yours first."""
         app.router.add_post("/{version}/{phone_number_id}/messages", self._messages)
+        app.router.add_post("/{version}/{phone_number_id}/media", self._upload)
         app.router.add_get("/media-download/{token}", self._media_download)  # before the catch-all below
         app.router.add_get("/{version}/{media_id}", self._media_info)
 
     def _authorised(self, request: web.Request) -> bool:
         return hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {self.access_token}")
 
-    def _next_failure(self) -> Optional[Failure]:
+    def _next_failure(self, on: str = "messages") -> Optional[Failure]:
         with self._lock:
             now = time.monotonic()
-            while self.failures and (self.failures[0].until or 0) <= now and self.failures[0].count <= 0:
-                self.failures.pop(0)
-            if not self.failures:
-                return None
-            failure = self.failures[0]
-            if failure.until is None:
+            self.failures[:] = [f for f in self.failures if (f.until or 0) > now or f.count > 0]  # spent ones go
+            failure = next((f for f in self.failures if f.on == on), None)
+            if failure is not None and failure.until is None:
                 failure.count -= 1
             return failure
 
@@ -415,6 +464,59 @@ class FakeGraph:
         return web.json_response({"messaging_product": "whatsapp",
                                   "contacts": [{"input": body["to"], "wa_id": body["to"]}],
                                   "messages": [{"id": wamid}]})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """POST /{phone_number_id}/media: multipart ``messaging_product``, ``type``, ``file`` → ``{"id"}``."""
+        self.upload_attempts += 1
+        if not self._authorised(request):
+            return _error(190, "Error validating access token", 401)
+        try:
+            form = await request.post()
+        except ValueError:  # not a form aiohttp can read
+            form = None
+        problem, mime, data, filename = self._upload_problem(form)
+        if problem:
+            self._record(self.rejected_uploads, (100, problem))
+            return _error(100, "(#100) Invalid parameter", 400, problem)
+        failure = self._next_failure("media")
+        if failure is not None and failure.mode in ("500", "429", "hang"):
+            self._record(self.refused, (failure.mode, {"upload": {"type": mime, "size": len(data)}}))
+        if failure is not None:  # "131047" (a window) means nothing to an upload
+            if failure.mode == "500":
+                return _error(131000, "Something went wrong", 500)
+            if failure.mode == "429":
+                return _error(130429, "Rate limit hit", 429)
+            if failure.mode in ("hang", "slow"):
+                await asyncio.sleep(failure.delay)
+                if failure.mode == "hang":
+                    return _error(131000, "Something went wrong", 503)
+        media_id = self.add_media(data, mime, filename)
+        self._record(self.uploads, (media_id, mime, filename, data))
+        return web.json_response({"id": media_id})
+
+    @staticmethod
+    def _upload_problem(form: Any) -> Tuple[str, str, bytes, str]:
+        """(why Meta would refuse the upload or "", its MIME type, its bytes, its file name)."""
+        if form is None:
+            return "the request must be multipart/form-data", "", b"", ""
+        if form.get("messaging_product") != "whatsapp":
+            return "messaging_product must be whatsapp", "", b"", ""
+        mime, upload = form.get("type"), form.get("file")
+        if not isinstance(mime, str) or not mime.strip():
+            return "type is required (the MIME type of the file)", "", b"", ""
+        if not isinstance(upload, web.FileField):
+            return "file is required", "", b"", ""
+        data = upload.file.read()
+        filename = upload.filename or ""
+        known = UPLOAD_TYPES.get(mime.split(";")[0].strip().lower())
+        if known is None:
+            return f"Param file must be a file with one of the supported types, not {mime[:80]}", "", b"", ""
+        kind, limit = known
+        if not data:
+            return "file is empty", "", b"", ""
+        if len(data) > limit:
+            return f"{kind} files may be at most {limit} bytes, this one has {len(data)}", "", b"", ""
+        return "", mime.strip(), data, filename
 
     async def _media_info(self, request: web.Request) -> web.Response:
         if not self._authorised(request):

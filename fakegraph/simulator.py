@@ -29,6 +29,7 @@ from aiohttp import web
 
 from channels.templates import language_of, render
 from fakegraph.server import (
+    MAX_REQUEST,
     TOKEN_DEFAULT,
     FakeGraph,
     button_reply,
@@ -56,12 +57,12 @@ class SimulatorGraph(FakeGraph):
         self.rasa_token = rasa_token
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=20 * 1024 * 1024)
+        app = web.Application(client_max_size=MAX_REQUEST)
         app.router.add_get("/", self._page)
         app.router.add_get("/static/{name}", self._static)
         app.router.add_get("/sim/config", self._config)
         app.router.add_post("/sim/messages", self._send)
-        app.router.add_post("/sim/media", self._upload)
+        app.router.add_post("/sim/media", self._upload_note)
         app.router.add_get("/sim/updates", self._updates)
         app.router.add_get("/sim/turns", self._turns)
         app.router.add_post("/sim/reset", self._reset)
@@ -112,7 +113,7 @@ class SimulatorGraph(FakeGraph):
         return web.json_response({"id": message["id"], "webhook_status": codes[-1]},
                                  status=200 if codes[-1] == 200 else 502)
 
-    async def _upload(self, request: web.Request) -> web.Response:
+    async def _upload_note(self, request: web.Request) -> web.Response:
         data = await request.read()
         if not data:
             raise web.HTTPBadRequest(text="empty upload")

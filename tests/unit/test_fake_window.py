@@ -73,9 +73,12 @@ def test_free_form_more_than_24_hours_after_the_last_message_is_refused(fake):
                      "action": {"buttons": [{"type": "reply", "reply": {"id": "a", "title": "A"}}]}}),
     ("image", {"link": "https://example.org/a.jpg"}),
     ("document", {"link": "https://example.org/a.pdf"}),
+    ("document", {"id": "uploaded", "filename": "ack.pdf", "caption": "Received"}),
     ("audio", {"id": "1"}),
 ])
 def test_free_form_of_any_kind_to_someone_who_never_wrote_is_refused(fake, kind, content):
+    if content.get("id") == "uploaded":  # a document the fake knows: only the window refuses it
+        content = {**content, "id": fake.add_media(b"%PDF-1.4", "application/pdf", "ack.pdf")}
     body = {"messaging_product": "whatsapp", "to": "919437000503", "type": kind, kind: content}
     assert post(fake, body) == (400, 131047)
 
