@@ -6,7 +6,9 @@ Business number. What the page sends becomes a Meta-shaped, signed webhook POST 
 channel through the fake's media endpoints; what the page shows is exactly what the
 channel POSTed to the fake Graph API. Nothing goes into Rasa by another door. A template
 message shows as the text the citizen would see, its quick-reply buttons as taps that send
-back a ``button`` message with the button's payload, as Meta does.
+back a ``button`` message with the button's payload, as Meta does. A document message shows
+as a file to tap: its name, its type and a link that downloads the bytes the channel uploaded
+(``/sim/media/{id}``).
 
 For conversation designers, ``/sim/turns`` reads the conversation from Rasa's HTTP API
 (enabled with an auth token by ``make run`` in simulator mode only): per citizen turn the
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import urllib.parse
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -45,6 +48,8 @@ MAX_UPLOAD = 16 * 1024 * 1024
 HIDDEN_SLOTS = {"session_started_metadata"}  # channel metadata, not dialogue state
 PHONE_NUMBERS = ["919437000001", "919437000002", "919437000003"]
 _STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+_DOCUMENT_LABELS = {"application/pdf": "PDF", "text/plain": "TXT", "application/msword": "DOC",
+                    "application/vnd.ms-excel": "XLS", "application/vnd.ms-powerpoint": "PPT"}
 
 
 class SimulatorGraph(FakeGraph):
@@ -63,6 +68,7 @@ class SimulatorGraph(FakeGraph):
         app.router.add_get("/sim/config", self._config)
         app.router.add_post("/sim/messages", self._send)
         app.router.add_post("/sim/media", self._upload_note)
+        app.router.add_get("/sim/media/{media_id}", self._media_file)
         app.router.add_get("/sim/updates", self._updates)
         app.router.add_get("/sim/turns", self._turns)
         app.router.add_post("/sim/reset", self._reset)
@@ -123,6 +129,18 @@ class SimulatorGraph(FakeGraph):
         return web.json_response({"id": self.add_media(data, mime)})
 
     # ------------------------------------------------------ channel → citizen
+    async def _media_file(self, request: web.Request) -> web.Response:
+        """The bytes of a media the fake holds, as a download (never shown inline: an uploaded
+        text or HTML file must not run in the page)."""
+        media = self.media.get(request.match_info["media_id"])
+        if media is None:
+            raise web.HTTPNotFound()
+        name = media.filename or f"{request.match_info['media_id']}"
+        disposition = "attachment; filename*=UTF-8''" + urllib.parse.quote(name, safe="")
+        return web.Response(body=media.data, headers={
+            "Content-Type": "application/octet-stream", "Content-Disposition": disposition,
+            "X-Content-Type-Options": "nosniff"})
+
     async def _updates(self, request: web.Request) -> web.Response:
         """Messages the channel sent to ``wa_id`` after position ``since``, and read receipts."""
         wa_id = request.query.get("wa_id", "")
@@ -141,7 +159,10 @@ class SimulatorGraph(FakeGraph):
     def rendered(self, body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
         """A template message as the citizen sees it: the text, and each quick-reply button with
         the payload its tap sends back (the button's text when the message gave none, as Meta
-        does). None for any other message, or a template the page cannot fill."""
+        does); a document as a file to tap (``document``). None for any other message, or a
+        template the page cannot fill."""
+        if body.get("type") == "document":
+            return self._document(body.get("document") or {})
         if body.get("type") != "template":
             return None
         content = body.get("template") or {}
@@ -159,6 +180,23 @@ class SimulatorGraph(FakeGraph):
             return None
         return {"text": shown, "buttons": [{"title": title, "payload": payloads.get(str(i)) or title}
                                            for i, title in enumerate(template.buttons[language])]}
+
+    def _document(self, content: Dict[str, Any]) -> Dict[str, Any]:
+        """A document as the chat shows it: file name, type label, size, and where to download it
+        (this page's ``/sim/media/{id}``, or an http(s) link; None when there is nothing to fetch)."""
+        media = self.media.get(str(content.get("id"))) if content.get("id") else None
+        link = str(content.get("link") or "")
+        filename = str(content.get("filename") or (media.filename if media else "") or "document")
+        mime = media.mime_type.split(";")[0].strip().lower() if media else ""
+        extension = filename.rpartition(".")[2] if "." in filename else ""
+        label = _DOCUMENT_LABELS.get(mime) or (extension.upper() if re.fullmatch(r"[A-Za-z0-9]{1,8}", extension)
+                                               else "FILE")
+        if media is not None:
+            url: Optional[str] = f"/sim/media/{urllib.parse.quote(str(content['id']), safe='')}"
+        else:
+            url = link if re.match(r"https?://", link) else None
+        return {"document": {"filename": filename, "label": label, "caption": str(content.get("caption") or ""),
+                             "size": len(media.data) if media else None, "url": url}}
 
     # ------------------------------------------------------------- designers
     async def _rasa(self, method: str, path: str, body: Any = None) -> Any:

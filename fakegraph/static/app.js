@@ -142,6 +142,8 @@ function showBotMessage(body, rendered) {
       box.appendChild(open);
     }
     item.appendChild(box);
+  } else if (kind === "document" && rendered && rendered.document) {
+    meta(fileBubble(rendered.document), false);
   } else if (["audio", "image", "document", "video"].includes(kind)) {
     const media = body[kind];
     const link = escapeHtml(media.link || "");
@@ -152,6 +154,38 @@ function showBotMessage(body, rendered) {
     meta(bubble("bot", `<em>(${escapeHtml(kind)} message)</em>`), false);
   }
   scheduleTurns();
+}
+
+// A document: a file to tap (type label, name, size) that downloads the bytes the channel
+// uploaded to the fake (the simulator's /sim/media/{id}); built with textContent, never HTML.
+function fileBubble(doc) {
+  const item = bubble("bot", "");
+  const file = document.createElement(doc.url ? "a" : "span");
+  file.className = "file";
+  if (doc.url) {
+    file.href = doc.url;  // the simulator's own path or an http(s) link, nothing else
+    file.setAttribute("download", doc.filename);
+    file.rel = "noopener";
+  }
+  const label = document.createElement("span");
+  label.className = "file-type";
+  label.textContent = doc.label;
+  const name = document.createElement("span");
+  name.className = "file-name";
+  name.textContent = doc.filename;
+  file.append(label, name);
+  if (doc.size !== null) {
+    const size = document.createElement("small");
+    size.textContent = doc.size < 1024 ? `${doc.size} B` : `${Math.ceil(doc.size / 1024)} kB`;
+    file.append(size);
+  }
+  item.appendChild(file);
+  if (doc.caption) {
+    const caption = document.createElement("div");
+    caption.innerHTML = format(doc.caption);  // format() escapes first
+    item.appendChild(caption);
+  }
+  return item;
 }
 
 function openList(content, box) {

@@ -1,16 +1,20 @@
 """The chat page's server: what it sends to the webhook, what it shows, the designer view."""
+import asyncio
 import hashlib
 import hmac
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from channels.graph_client import GraphClient
 from channels.templates import render, template_message
 from channels.whatsapp_inbound import parse
+from channels.whatsapp_outbound import document_message
 from fakegraph.simulator import SimulatorGraph, turns
 
 SECRET = "unit-secret"
@@ -174,3 +178,41 @@ def test_other_messages_have_nothing_rendered(sim):
     assert sim.rendered({"to": "1", "type": "text", "text": {"body": "x"}}) is None
     unknown = {"to": "1", "type": "template", "template": {"name": "nope", "language": {"code": "en"}}}
     assert sim.rendered(unknown) is None
+
+
+def test_a_document_shows_as_a_file_whose_link_downloads_the_uploaded_bytes(sim):
+    pdf = b"%PDF-1.4\n<script>alert(1)</script>\n" + bytes(range(256))
+    sim.customer_wrote("919437000002", time.time())
+
+    async def upload_and_send():
+        client = GraphClient(sim.base_url, sim.access_token, sim.phone_number_id)
+        try:
+            media_id = await client.upload_media(pdf, "application/pdf", "ack.pdf")
+            result = await client.send(document_message("919437000002", media_id, "<img src=x onerror=alert(1)> ଆବେଦନ",
+                                                         "Received"))
+            return media_id, result
+        finally:
+            await client.close()
+
+    media_id, result = asyncio.run(upload_and_send())
+    assert result.ok
+    update = json.loads(call(sim, f"/sim/updates?wa_id=919437000002&since={len(sim.sent) - 1}")[1])
+    message = update["messages"][-1]
+    assert message["body"]["document"]["id"] == media_id
+    shown = message["rendered"]["document"]
+    assert shown == {"filename": "<img src=x onerror=alert(1)> ଆବେଦନ.pdf", "label": "PDF", "caption": "Received",
+                     "size": len(pdf), "url": f"/sim/media/{media_id}"}
+    request = urllib.request.Request(f"http://127.0.0.1:{sim.port}{shown['url']}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.read() == pdf
+        assert response.headers["Content-Type"] == "application/octet-stream"  # a download, never run in the page
+        assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert call(sim, "/sim/media/999")[0] == 404
+
+
+def test_a_linked_document_shows_its_link_only_if_it_is_http():
+    graph = SimulatorGraph()
+    assert graph.rendered({"type": "document", "document": {"link": "https://example.org/a.pdf"}})["document"][
+        "url"] == "https://example.org/a.pdf"
+    assert graph.rendered({"type": "document", "document": {"link": "javascript:alert(1)", "filename": "a"}})[
+        "document"]["url"] is None
