@@ -42,7 +42,17 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, TextIO, Tu
 
 import yaml
 
-from cluster.services import HAProxy, Postgres, Redis, Service, ServiceError, free_port, listening_ports, log_tail
+from cluster.services import (
+    HAProxy,
+    Postgres,
+    Redis,
+    Service,
+    ServiceError,
+    free_port,
+    listening_ports,
+    log_tail,
+    reserve_ports,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -328,6 +338,12 @@ class Cluster:
             raise ClusterError(f"no trained model at {s.model}: run `make train` (make cluster does it)")
         s.data_dir.mkdir(parents=True, exist_ok=True)
         s.log_dir.mkdir(parents=True, exist_ok=True)
+        # the ports given to us are bound later (the balancer last): PostgreSQL and Redis,
+        # started first on free ports, must not take one of them
+        fixed = [s.port, s.simulator_port, _int(self.env, "DEPARTMENT_PORT", 8090)]
+        for n in range(s.instances):
+            fixed += [s.rasa_port + n if s.rasa_port else 0, s.actions_port + n if s.actions_port else 0]
+        reserve_ports(fixed)
         if s.speech:
             self._prepare_speech()
         if not s.whatsapp:

@@ -39,7 +39,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 HOST = "127.0.0.1"
 PORT_ATTEMPTS = 5
@@ -56,11 +56,24 @@ class PortTaken(ServiceError):
     """The server could not bind its port: another process has it."""
 
 
+_RESERVED: Set[int] = set()  # ports this process was told are spoken for (reserve_ports)
+
+
+def reserve_ports(ports: Iterable[int]) -> None:
+    """Ports the caller will bind itself later (e.g. the balancer's CLUSTER_PORT): free_port
+    never picks them, so a server started first cannot take the port a later one needs."""
+    _RESERVED.update(p for p in ports if p)
+
+
 def free_port(host: str = HOST) -> int:
-    """A port free at this moment (the kernel's pick). Not a reservation: see the module doc."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A port free at this moment (the kernel's pick), not one reserved with reserve_ports.
+    Not a reservation itself: see the module doc."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port = sock.getsockname()[1]
+        if port not in _RESERVED:
+            return port
 
 
 def process_group(pgid: int) -> List[int]:

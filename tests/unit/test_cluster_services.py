@@ -172,3 +172,32 @@ def test_cluster_endpoints_as_rasa_reads_them(tmp_path, monkeypatch):
     assert endpoints.event_broker.type == "some.Broker"
     assert endpoints.event_broker.url == "broker.example"  # copied as written: Rasa still expands it
     assert "var/tracker.db" not in path.read_text() and "localhost:5055" not in path.read_text()
+
+
+def test_free_port_never_picks_a_reserved_port(monkeypatch):
+    """make cluster's PostgreSQL and Redis start on free ports before the balancer binds
+    CLUSTER_PORT: a free port equal to it made the balancer fail (seen once in CI)."""
+    from cluster import services
+
+    picks = iter([41001, 41002, 41003])
+
+    class Socket:
+        def __init__(self):
+            self.port = next(picks)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def bind(self, address):
+            pass
+
+        def getsockname(self):
+            return ("127.0.0.1", self.port)
+
+    monkeypatch.setattr(services.socket, "socket", Socket)
+    monkeypatch.setattr(services, "_RESERVED", set())
+    services.reserve_ports([41001, 0, 41002])
+    assert services.free_port() == 41003
