@@ -325,10 +325,6 @@ def test_an_unreadable_pdf_is_corrupt(data):
     refused(inspect(data), "corrupt_pdf")
 
 
-def children_peak_rss_kib():
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-
-
 def checked_in_seconds(data, seconds, **kwargs):
     """``inspect(data)``, asserting the PDF check's own CPU time (user + system of the child
     process, whatever else loads the machine) and, loosely, the wall-clock time."""
@@ -348,11 +344,11 @@ def test_a_flate_bomb_is_refused_within_seconds_and_bounded_memory():
     bomb = zlib.compress(deflate_zeros(512 << 20), 9)
     assert len(bomb) < 10_000
     data = raw_pdf(one_page_with(bomb, b"/Filter [/FlateDecode /FlateDecode] "))
-    before = children_peak_rss_kib()
     result = refused(checked_in_seconds(data, 2.0), "pdf_bomb")  # it stops at the bound (256 MiB)
     assert "inflate" in result.detail
-    # the check ran in a child process: it never held more than a few of its pieces at once
-    assert children_peak_rss_kib() <= max(before, 200 * 1024)
+    # Memory: the check's child runs under RLIMIT_AS (seva/pdf_check.limit_self) and inflates
+    # 1 MiB at a time. Its peak is not asserted here: RUSAGE_CHILDREN reports the largest child
+    # the test process ever reaped (a database server of another test), which failed in CI.
 
 
 def test_thousands_of_objects_is_a_bomb():
