@@ -23,6 +23,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Dict, Optional, Sequence, Tuple, Union
@@ -171,6 +172,24 @@ def inspect(
     return _pdf(data, limits)
 
 
+_STRICT = threading.Lock()
+
+
+def _load_strictly(image: "Image.Image") -> None:
+    """``image.load()`` refusing a truncated file. Pillow's switch for that is one global,
+    and WeasyPrint (the receipt, same process in the action server) turns it on at import:
+    off for our decode, under a lock, and back as it was."""
+    from PIL import ImageFile
+
+    with _STRICT:
+        saved = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            image.load()
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = saved
+
+
 def _photo(data: bytes, found: str, limits: Limits) -> Union[Accepted, Refused]:
     """Decode in full, turn upright, encode again without metadata."""
     from PIL import Image, ImageOps
@@ -180,7 +199,7 @@ def _photo(data: bytes, found: str, limits: Limits) -> Union[Accepted, Refused]:
             width, height = image.size
             if width * height > limits.max_pixels:
                 return Refused("image_too_big", f"{width}x{height} pixels, at most {limits.max_pixels}")
-            image.load()
+            _load_strictly(image)
             icc = image.info.get("icc_profile")
             try:
                 upright = ImageOps.exif_transpose(image)

@@ -220,7 +220,13 @@ def test_a_webp_becomes_jpeg_or_png_when_it_has_transparency(mode, mime):
         assert len(stored.getexif()) == 0
 
 
-def test_a_truncated_jpeg_is_corrupt():
+@pytest.mark.parametrize("weasyprint_loaded", [False, True])
+def test_a_truncated_jpeg_is_corrupt(weasyprint_loaded, monkeypatch):
+    from PIL import ImageFile
+
+    # WeasyPrint sets Pillow's LOAD_TRUNCATED_IMAGES at import (the receipt is rendered in
+    # the same process): a truncated photo must still be refused
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", weasyprint_loaded)
     noisy = Image.effect_noise((200, 200), 80).convert("RGB")
     whole = jpeg_bytes(noisy)
     refused(inspect(whole[: len(whole) // 2]), "corrupt_image")
