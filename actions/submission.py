@@ -1,6 +1,7 @@
 """Submitting a completed form (exactly once) and cancelling one."""
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -8,8 +9,11 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import FORM_SLOTS, GRIEVANCE_SLOTS, catalog, fmt_date, language, officer, reset, store
+from actions.receipt import send_receipt
 from actions.service_card import time_limit_line
 from seva import messages
+
+logger = logging.getLogger(__name__)
 
 
 class ActionSubmitApplication(Action):
@@ -40,6 +44,11 @@ class ActionSubmitApplication(Action):
         dispatcher.utter_message(
             response="utter_submitted", service=service.name(lang), reference=application.reference, due=due,
             designated=officer(service, "designated", lang), appellate=officer(service, "appellate", lang))
+        try:  # the application is made whatever happens to its receipt; "receipt ORT-…" tries again
+            await send_receipt(dispatcher, application, lang)
+        except Exception:
+            logger.exception("the receipt of %s could not be made", application.reference)
+            dispatcher.utter_message(text=messages.text("receipt_not_sent", lang, reference=application.reference))
         return [*reset(FORM_SLOTS), SlotSet("application_id", application.reference)]
 
 

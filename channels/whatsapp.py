@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import hashlib
 import hmac
 import json
@@ -69,10 +70,19 @@ from seva.runtime import freeze_loaded_objects
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
+DOCUMENT_KEY = "whatsapp_document"  # a custom payload naming a file to send (actions/receipt.py)
 MAX_IN_FLIGHT = 32  # messages (of different citizens) one instance answers at a time
 TURN_TIMEOUT_SECONDS = 180  # a 2-minute voice note is decoded in ~20 s; a turn beyond this hangs
 POLL_SECONDS = 0.25  # how often an idle instance looks for messages other instances received
 RETRY_SECONDS = 5.0  # a message whose handling hit a database error is taken again after this
+
+
+@functools.lru_cache(maxsize=1)
+def document_store():
+    """Where actions keep the files they send (seva/document_store.py), opened once."""
+    from seva.document_store import document_store_from_env
+
+    return document_store_from_env()
 
 
 class TurnFailed(Exception):
@@ -143,7 +153,27 @@ class WhatsAppOutput(OutputChannel):
             await self.send_text_message(recipient_id, str(attachment))
 
     async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        document = json_message.get(DOCUMENT_KEY) if isinstance(json_message, dict) else None
+        if isinstance(document, dict):
+            await self._post_all([await self._document(recipient_id, document)])
+            return
         await self._post_all([outbound.custom_message(recipient_id, json_message)])
+
+    async def _document(self, recipient_id: str, spec: Dict[str, Any]) -> Dict[str, Any]:
+        """A file an action kept in the document store (a receipt), uploaded to WhatsApp's media
+        now, before the turn's replies are written down, so a resend reuses the media id; the
+        action's fallback text when it cannot be uploaded."""
+        filename = str(spec.get("filename") or "document.pdf")
+        try:
+            data = await asyncio.to_thread(document_store().get, str(spec.get("key")))
+        except (KeyError, OSError, ValueError, RuntimeError) as error:  # RuntimeError: CorruptDocument
+            logger.error("document %s not found in the document store (%s)", filename, error.__class__.__name__)
+            data = None
+        media_id = await self.outbox.client.upload_media(data, str(spec.get("mime") or "application/pdf"),
+                                                         filename) if data else None
+        if media_id is None:
+            return outbound.text_messages(recipient_id, str(spec.get("fallback") or "…"))[0]
+        return outbound.document_message(recipient_id, media_id, filename, str(spec.get("caption") or ""))
 
 
 class TurnOutput(WhatsAppOutput):

@@ -25,6 +25,7 @@ def app_db(tmp_path, monkeypatch):
     """Point APP_DB_URL at a fresh SQLite file; returns the store the actions will use."""
     url = f"sqlite:///{tmp_path / 'apps.db'}"
     monkeypatch.setenv("APP_DB_URL", url)
+    monkeypatch.setenv("SEVA_DOCUMENT_DIR", str(tmp_path / "documents"))  # receipts, not in the repo's var/
     store_module._STORES.clear()
     yield store_module.default_store()
     store_module._STORES.clear()

@@ -64,6 +64,8 @@ TEXTS = {
     "rate_limited": "⏳ You are sending messages very fast. Please wait a minute, then send your message again.",
     "try_again": "😔 Sorry, I could not answer that just now. Please send your message again in a minute.",
     # --- The acknowledgement receipt, a PDF after submission (seva/receipt.py)
+    "receipt_caption": "🧾 Receipt of your application {reference}. Keep it: it shows what you applied for and by when it must be decided.",
+    "receipt_not_sent": "🧾 I could not send the receipt of {reference} just now. Send “receipt {reference}” in a little while to get it.",
     "receipt_title": "Acknowledgement",
     "receipt_brand": "Seva · Odisha Right to Public Services Act, 2012",
     "receipt_lead": "Your application has been submitted. Keep this receipt.",

@@ -108,7 +108,8 @@ class Stack:
         self.redis_url = redis_url
         self.lock_key_prefix = lock_key_prefix
         self.endpoints = workdir / "endpoints.yml"
-        self.env = {**os.environ, "APP_DB_URL": self.app_db_url, "RASA_TELEMETRY_ENABLED": "false",
+        self.env = {**os.environ, "APP_DB_URL": self.app_db_url, "SEVA_DOCUMENT_DIR": str(workdir / "documents"),
+                    "RASA_TELEMETRY_ENABLED": "false",
                     "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT), **(extra_env or {})}
         self.actions: Optional[subprocess.Popen] = None
         self.rasa: Optional[subprocess.Popen] = None

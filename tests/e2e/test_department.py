@@ -65,6 +65,8 @@ def body_text(body):
         return body["text"]["body"]
     if body["type"] == "interactive":
         return body["interactive"]["body"]["text"]
+    if body["type"] == "document":
+        return body["document"].get("caption") or ""
     return ""
 
 
@@ -85,8 +87,8 @@ def apply_in_odia(stack, fake, me):
     row = next(r for r in replies[-1]["interactive"]["action"]["sections"][0]["rows"] if r["id"] == "education")
     replies = ask(stack, fake, me, list_reply(me, row["id"], row["title"]))
     yes = replies[-1]["interactive"]["action"]["buttons"][0]["reply"]
-    done = body_text(ask(stack, fake, me, button_reply(me, yes["id"], yes["title"]))[-1])
-    return REFERENCE.search(done).group(0)
+    done = ask(stack, fake, me, button_reply(me, yes["id"], yes["title"]))
+    return REFERENCE.search(body_text(done[0])).group(0)
 
 
 def next_message(fake, wa_id, count_before, timeout):
@@ -120,6 +122,26 @@ def test_an_odia_application_reaches_the_department_once_through_failures_and_a_
     assert {a[1] for a in department.attempts} == {reference} and department.replays == []
     status = body_text(ask(stack, fake, me, text(me, f"ସ୍ଥିତି {reference}"))[0])
     assert "ବିଭାଗକୁ ପଠାଯାଇଛି" in status  # the status reply says it reached the department
+
+
+def test_the_receipt_is_a_pdf_in_odia_sent_after_submitting_and_on_request(stack, fake, department):
+    me = "919437000804"
+    reference = apply_in_odia(stack, fake, me)
+    [(sent, pdf)] = fake.document_sent_to(me)  # uploaded to WhatsApp's media, sent as a document
+    assert sent["document"]["filename"] == f"{reference}.pdf" and ODIA.search(sent["document"]["caption"])
+    words = pdf_text(pdf)
+    assert reference in words and ODIA.search(words), words[:300]
+    again = ask(stack, fake, me, text(me, f"ରସିଦ {reference}"))
+    assert [m["type"] for m in again] == ["document"]
+    assert len(fake.document_sent_to(me)) == 2 and fake.document_sent_to(me)[1][1][:5] == b"%PDF-"
+
+
+def pdf_text(data):
+    import io
+
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def test_approved_reaches_the_citizen_in_seconds_once_and_only_signed(stack, fake, department):

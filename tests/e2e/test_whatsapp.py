@@ -113,6 +113,8 @@ def body_text(body):
         return body["text"]["body"]
     if kind == "interactive":
         return body["interactive"]["body"]["text"]
+    if kind == "document":
+        return body["document"].get("caption") or ""
     return ""
 
 
@@ -191,8 +193,9 @@ def test_a_whole_odia_application_through_the_webhook(stack, fake):
     assert summary["type"] == "button" and "₹60,000" in summary["body"]["text"]
     yes = summary["action"]["buttons"][0]["reply"]
     replies = ask(stack, fake, me, button_reply(me, yes["id"], yes["title"]))
-    done = body_text(replies[-1])
+    done = body_text(replies[-2])  # the confirmation, then the receipt (a PDF document)
     assert re.search(r"ORT-\w{4}-\w{4}", done) and ODIA.search(done)
+    assert replies[-1]["type"] == "document" and replies[-1]["document"]["filename"].endswith(".pdf")
     assert all(validate_message(b) is None for b in fake.messages_to(me))
     assert not [r for r in fake.rejected if r[1].get("to") == me]
 
@@ -372,7 +375,7 @@ def test_a_citizen_applies_by_voice_service_district_yes_and_confirmation(stack,
     assert summary["type"] == "interactive" and catalog.districts[district].name(lang) in body_text(summary)
     # the confirmation, by voice
     replies = ask(stack, fake, me, spoken_answer(fake, me, citizen["yes"]), expect=2)
-    done = body_text(replies[-1])
+    done = " ".join(body_text(r) for r in replies)  # the confirmation and the receipt's caption
     assert re.search(r"ORT-\w{4}-\w{4}", done) and citizen["script"].search(done), replies
     assert all(validate_message(b) is None for b in fake.messages_to(me))
 
@@ -498,7 +501,7 @@ def test_action_server_down_gets_an_apology_and_leaves_no_half_application(stack
     assert [body_text(b) for b in tap(stack, fake, me, summary)] == [sorry]  # "yes" while it is down
     assert applications_of(stack, me) == []
     stack.start_actions()
-    done = body_text(tap(stack, fake, me, summary)[-1])
+    done = " ".join(body_text(r) for r in tap(stack, fake, me, summary))
     assert re.search(r"ORT-\w{4}-\w{4}", done) and DEVANAGARI.search(done)
     assert len(applications_of(stack, me)) == 1
     assert "Traceback" not in stack.log_text("actions")
@@ -550,7 +553,7 @@ def test_reference_numbers_cannot_be_enumerated_through_the_webhook(stack, fake)
     for answer in ["Anita Das", "Bikash Das", "Puri", "45000"]:
         replies = ask(stack, fake, owner, text(owner, answer))
     summary = tap(stack, fake, owner, replies[-1])[-1]
-    reference = re.search(r"ORT-\w{4}-\w{4}", body_text(tap(stack, fake, owner, summary)[-1])).group(0)
+    reference = re.search(r"ORT-\w{4}-\w{4}", body_text(tap(stack, fake, owner, summary)[0])).group(0)
     made_up = "ORT-" + "".join("7" if c.isdigit() else "K" if c.isalpha() else c for c in reference[4:])
     ask(stack, fake, prober, text(prober, "hello"), expect=2)
     answers = {}
