@@ -19,14 +19,24 @@ from actions.common import catalog, language, latest_entity, latest_text, store
 from actions.status import reference_in
 from seva import messages
 from seva.document_store import document_store_from_env
-from seva.receipt import render_receipt
+from seva.receipt import ReceiptDocument, render_receipt
 from seva.store import Application, normalise_reference
 
 DOCUMENT_KEY = "whatsapp_document"  # the custom payload channels/whatsapp.py sends as a document
 
 
+def attached(application: Application, lang: str) -> List[ReceiptDocument]:
+    """The documents linked to the application, as the receipt names them: the question each
+    answers in the citizen's language, or that the office asked for it."""
+    service = catalog().get(application.service_id)
+    labels = {f.id: f.label.get(lang) or f.label.get("en") or f.id for f in (service.fields if service else [])}
+    requested = messages.text("receipt_document_requested", lang)
+    return [ReceiptDocument(labels.get(d.field_id or "", d.field_id or requested), d.kind)
+            for d in store().documents(application.reference, application.sender_id)]
+
+
 def _render_and_keep(application: Application, lang: str) -> str:
-    pdf = render_receipt(application, catalog(), lang)
+    pdf = render_receipt(application, catalog(), lang, attached(application, lang))
     return document_store_from_env().put(pdf, "application/pdf")
 
 

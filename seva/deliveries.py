@@ -26,15 +26,16 @@ import logging
 import os
 import random
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import requests
 import sqlalchemy as sa
 
 from seva import clock, signing, work_queue
 from seva.catalog import Catalog
+from seva.document_store import digest_of
 from seva.privacy import mask_phone
-from seva.store import Application, Store, _application, applications, department_deliveries
+from seva.store import Application, Document, Store, _application, applications, department_deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +77,10 @@ def department_url(department_id: str) -> Optional[str]:
     return (own or os.environ.get("DEPARTMENT_API_URL") or "").rstrip("/") or None
 
 
-def request_body(application: Application, catalog: Catalog) -> Dict[str, Any]:
-    """The JSON the department receives (DESIGN.md names the required keys)."""
+def request_body(application: Application, catalog: Catalog, documents: Sequence[Document] = ()) -> Dict[str, Any]:
+    """The JSON the department receives (DESIGN.md names the required keys). ``documents``
+    are described by their content hash, kind and the question they answer; the bytes are
+    fetched from the document store (docs/operations.md)."""
     service = catalog.get(application.service_id)
     return {
         "reference": application.reference,
@@ -88,10 +91,15 @@ def request_body(application: Application, catalog: Catalog) -> Dict[str, Any]:
         "language": application.language,
         "applicant": {"whatsapp_number": application.sender_id},
         "answers": application.fields,
-        "documents": [],
+        "documents": [document_entry(d) for d in documents],
         "time_limit_days": application.time_limit_days,
         "due_date": application.due_date.isoformat() if application.due_date else None,
     }
+
+
+def document_entry(document: Document) -> Dict[str, Any]:
+    return {"sha256": digest_of(document.key), "question": document.field_id, "kind": document.kind,
+            "media_type": document.media_type, "size": document.size, "pages": document.pages}
 
 
 def post(url: str, body: Dict[str, Any], secret: str, timeout: Optional[float] = None) -> Outcome:
@@ -164,7 +172,8 @@ class DeliveryQueue:
             work_queue.retry_after(self.engine, department_deliveries, row["id"], self.owner, 30.0,
                                    attempts=row["attempts"] - 1, last_error="not configured")
             return
-        outcome = post(url, request_body(application, self.catalog), self.secret)
+        documents = self.store.documents(application.reference)
+        outcome = post(url, request_body(application, self.catalog, documents), self.secret)
         now = clock.now_utc()
         if outcome.state == "delivered":
             work_queue.finish(self.engine, department_deliveries, row["id"], self.owner, state="delivered",

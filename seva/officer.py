@@ -6,6 +6,7 @@
     python -m seva.officer deliveries [--state failed]
     python -m seva.officer redeliver ORT-XXXX-XXXX
     python -m seva.officer notices
+    python -m seva.officer documents ORT-XXXX-XXXX [--save FOLDER]
 
 A status change here takes the same path as one posted by the department's system
 (``Store.change_status``): it is kept in the history and the citizen is told on WhatsApp
@@ -16,11 +17,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 from seva import clock
 from seva.catalog import default_catalog
 from seva.deliveries import DeliveryQueue
+from seva.document_store import DocumentStore, digest_of, document_store_from_env
 from seva.notices import NoticeQueue
 from seva.privacy import mask_phone
 from seva.store import STATUSES, Store
@@ -51,8 +54,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     redeliver.add_argument("reference")
     notices = commands.add_parser("notices", help="messages sent to citizens without their asking")
     notices.add_argument("--limit", type=int, default=50)
+    documents = commands.add_parser("documents", help="the documents a citizen sent for an application")
+    documents.add_argument("reference")
+    documents.add_argument("--save", type=Path, help="also copy the files into this folder")
     args = parser.parse_args(argv)
     store = Store(args.db)
+    if args.command == "documents":
+        return _documents(store, document_store_from_env(), args.reference, args.save)
     if args.command == "list":
         return _list(store, args.status, args.limit)
     if args.command == "deliveries":
@@ -110,6 +118,30 @@ def _notices(queue: NoticeQueue, limit: int) -> int:
         print(f"{n['reference']:15} {n['kind']:8} {n['state']:8} {n['sent_via'] or '-':10} {n['attempts']:>5} "
               f"{_when(n['sent_at']):16} {(n['last_error'] or '')[:80]}")
     print(f"{len(rows)} notice(s)")
+    return 0
+
+
+def _documents(store: Store, files: DocumentStore, reference: str, save: Optional[Path]) -> int:
+    application = store.by_reference(reference)
+    if application is None:
+        print(f"error: no application {reference}", file=sys.stderr)
+        return 1
+    rows = store.documents(application.reference)
+    print(f"{'added':16} {'question':24} {'kind':5} {'type':16} {'size':>9} {'pages':>5} file")
+    for number, document in enumerate(rows, start=1):
+        extension = "pdf" if document.kind == "pdf" else document.media_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")
+        name = f"{application.reference}-{number}.{extension}"
+        where = files.url_for(document.key) or digest_of(document.key)[:16]
+        if save is not None:
+            save.mkdir(parents=True, exist_ok=True)
+            try:
+                (save / name).write_bytes(files.get(document.key))
+                where = str(save / name)
+            except KeyError:
+                where = "MISSING from the document store"
+        print(f"{_when(document.added_at):16} {(document.field_id or 'sent when asked')[:24]:24} {document.kind:5} "
+              f"{document.media_type[:16]:16} {document.size:>9} {document.pages:>5} {where}")
+    print(f"{len(rows)} document(s) for {application.reference}")
     return 0
 
 

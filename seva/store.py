@@ -97,6 +97,20 @@ citizen_notices = sa.Table(  # messages the citizen is owed without asking (seva
     sa.Column("sent_at", UTCDateTime, nullable=True),
     sa.Index("ix_citizen_notices_due", "state", "next_attempt_at"),
 )
+application_documents = sa.Table(  # documents a citizen sent for an application (issue 19)
+    "application_documents", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("application_id", sa.Integer, sa.ForeignKey("applications.id"), nullable=False, index=True),
+    # the catalog question it answers; None: sent later, when the department asked for documents
+    sa.Column("field_id", sa.String(100), nullable=True),
+    sa.Column("key", sa.String(80), nullable=False),  # sha256:<hex> in the document store
+    sa.Column("kind", sa.String(8), nullable=False),  # photo, pdf
+    sa.Column("media_type", sa.String(40), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("pages", sa.Integer, nullable=False, default=1),
+    sa.Column("added_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("application_id", "key", name="uq_application_document"),
+)
 grievances = sa.Table(
     "grievances", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -161,6 +175,20 @@ class Recorded:
     new: bool
 
 
+@dataclass(frozen=True)
+class Document:
+    """A checked document kept in the document store (seva/documents.py, seva/document_store.py)
+    and linked to an application: ``key`` is ``sha256:<hex>`` of the stored bytes."""
+
+    key: str
+    kind: str  # "photo" | "pdf"
+    media_type: str
+    size: int
+    pages: int = 1
+    field_id: Optional[str] = None  # the catalog question it answers; None: sent when asked
+    added_at: Optional[dt.datetime] = None  # set by the store
+
+
 new_reference = reference.new  # the format is defined in seva/reference.py
 normalise_reference = reference.normalise
 
@@ -188,8 +216,10 @@ class Store:
     # -- applications -------------------------------------------------------------------
     def submit(self, *, sender_id: str, draft_id: str, service_id: str, language: str,
                fields: Dict[str, Any], time_limit_days: Optional[int],
-               now: Optional[dt.datetime] = None) -> Application:
-        """Create the application for this draft, or return the one already created."""
+               documents: Sequence[Document] = (), now: Optional[dt.datetime] = None) -> Application:
+        """Create the application for this draft, or return the one already created.
+        ``documents`` (answers to the form's document questions) are linked to it in the same
+        transaction, so the department's delivery always carries them."""
         existing = self._by_draft(sender_id, draft_id)
         if existing:
             return existing
@@ -210,6 +240,9 @@ class Store:
                         application_id=app_id, status="submitted",
                         note=None, changed_by="citizen", changed_at=now,
                     ))
+                    for document in _distinct(documents):
+                        conn.execute(application_documents.insert().values(
+                            application_id=app_id, added_at=now, **_document_values(document)))
                     conn.execute(department_deliveries.insert().values(  # delivered by seva/deliveries.py
                         application_id=app_id, state="pending", attempts=0, next_attempt_at=now, created_at=now))
             except IntegrityError:
@@ -327,6 +360,37 @@ class Store:
                 applications.c.reference == normalise_reference(reference))).mappings().first()
         return _application(row) if row else None
 
+    # -- documents ----------------------------------------------------------------------
+    def attach_document(self, reference: str, sender_id: str, document: Document,
+                        now: Optional[dt.datetime] = None) -> Optional[bool]:
+        """Link a document the citizen sent after submitting (the department asked for it) to
+        their own application. True when linked, False when it was already there (the same
+        bytes twice), None when ``sender_id`` has no such application or it is decided."""
+        application = self.find(reference, sender_id)
+        if application is None or application.status in FINAL_STATUSES:
+            return None
+        with self.engine.begin() as conn:
+            app_id = conn.execute(sa.select(applications.c.id).where(
+                applications.c.reference == application.reference)).scalar_one()
+            try:
+                with conn.begin_nested():
+                    conn.execute(application_documents.insert().values(
+                        application_id=app_id, added_at=_now(now), **_document_values(document)))
+            except IntegrityError:
+                return False
+        return True
+
+    def documents(self, reference: str, sender_id: Optional[str] = None) -> List[Document]:
+        """The documents linked to an application, oldest first. With ``sender_id`` only that
+        citizen's own application's (the bot); without it any (officers, the department)."""
+        query = (sa.select(application_documents).join(applications)
+                 .where(applications.c.reference == normalise_reference(reference))
+                 .order_by(application_documents.c.added_at, application_documents.c.id))
+        if sender_id is not None:
+            query = query.where(applications.c.sender_id == sender_id)
+        with self.engine.connect() as conn:
+            return [_document(r) for r in conn.execute(query).mappings()]
+
     # -- grievances ---------------------------------------------------------------------
     def add_grievance(self, reference: str, sender_id: str, text: str,
                       now: Optional[dt.datetime] = None) -> Optional[str]:
@@ -369,6 +433,26 @@ def _change(row) -> StatusChange:
     documents = json.loads(row["documents_requested"]) if row["documents_requested"] else []
     return StatusChange(row["status"], row["note"], row["changed_by"], row["changed_at"],
                         row["certificate_url"], tuple(documents))
+
+
+def _distinct(documents: Sequence[Document]) -> List[Document]:
+    """One of each stored object: the same photo answering two questions is linked once."""
+    seen: Dict[str, Document] = {}
+    for document in documents:
+        seen.setdefault(document.key, document)
+    return list(seen.values())
+
+
+def _document_values(document: Document) -> Dict[str, Any]:
+    if document.kind not in ("photo", "pdf"):
+        raise ValueError(f"unknown document kind {document.kind!r}")
+    return {"field_id": document.field_id, "key": document.key, "kind": document.kind,
+            "media_type": document.media_type, "size": int(document.size), "pages": int(document.pages or 1)}
+
+
+def _document(row) -> Document:
+    return Document(key=row["key"], kind=row["kind"], media_type=row["media_type"], size=row["size"],
+                    pages=row["pages"], field_id=row["field_id"], added_at=row["added_at"])
 
 
 def _application(row) -> Application:

@@ -84,6 +84,7 @@ TEXTS = {
     "receipt_documents_none": "None",
     "receipt_document_photo": "photo",
     "receipt_document_pdf": "PDF file",
+    "receipt_document_requested": "sent when the office asked for it",
     "receipt_appeal": "If it is not decided by the last date, or if it is rejected, you can appeal to the appellate authority within 30 days, free of cost.",
     "receipt_status_hint": "To know where your application is, send “status {reference}” to Seva on WhatsApp.",
     "receipt_qr": "Scan for the reference number",

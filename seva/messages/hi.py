@@ -83,6 +83,7 @@ TEXTS = {
     "receipt_documents_none": "कोई नहीं",
     "receipt_document_photo": "फ़ोटो",
     "receipt_document_pdf": "PDF फ़ाइल",
+    "receipt_document_requested": "कार्यालय के माँगने पर भेजा गया",
     "receipt_appeal": "अगर अंतिम तारीख़ तक निर्णय न हो या आवेदन अस्वीकार हो जाए, तो आप 30 दिनों के भीतर अपील अधिकारी के पास मुफ़्त में अपील कर सकते हैं।",
     "receipt_status_hint": "आवेदन की स्थिति जानने के लिए व्हाट्सऐप पर सेवा को “स्थिति {reference}” भेजें।",
     "receipt_qr": "संदर्भ संख्या के लिए स्कैन करें",

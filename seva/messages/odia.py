@@ -83,6 +83,7 @@ TEXTS = {
     "receipt_documents_none": "କିଛି ନାହିଁ",
     "receipt_document_photo": "ଫଟୋ",
     "receipt_document_pdf": "PDF ଫାଇଲ",
+    "receipt_document_requested": "କାର୍ଯ୍ୟାଳୟ ମାଗିବା ପରେ ପଠାଯାଇଛି",
     "receipt_appeal": "ଶେଷ ତାରିଖ ସୁଦ୍ଧା ନିଷ୍ପତ୍ତି ନହେଲେ କିମ୍ବା ଆବେଦନ ନାମଞ୍ଜୁର ହେଲେ, ଆପଣ 30 ଦିନ ଭିତରେ ଅପିଲ ଅଧିକାରୀଙ୍କ ପାଖରେ ମାଗଣାରେ ଅପିଲ କରିପାରିବେ।",
     "receipt_status_hint": "ଆବେଦନର ସ୍ଥିତି ଜାଣିବା ପାଇଁ ହ୍ୱାଟସଆପରେ ସେବାକୁ “ସ୍ଥିତି {reference}” ପଠାନ୍ତୁ।",
     "receipt_qr": "ସନ୍ଦର୍ଭ ନମ୍ବର ପାଇଁ ସ୍କାନ କରନ୍ତୁ",

@@ -44,6 +44,31 @@ def test_the_receipt_of_the_named_application_is_kept_and_described(app_db):
         {k: e.get(k) for k in ("event", "name", "value")} for e in events]
 
 
+def test_the_receipt_names_the_documents_attached_in_the_citizens_language(app_db):
+    from seva.store import Document
+
+    document_store.cache_clear()
+    photo = b"\xff\xd8\xff a photo"
+    key = document_store().put(photo, "image/jpeg")
+    app = app_db.submit(sender_id=OWNER, draft_id="docs", service_id="income_certificate", language="or",
+                        fields={"applicant_name": "ରମେଶ ସାହୁ"}, time_limit_days=15,
+                        documents=[Document(key=key, kind="photo", media_type="image/jpeg", size=len(photo),
+                                            field_id="applicant_name")])
+    app_db.attach_document(app.reference, OWNER, Document(key=document_store().put(b"%PDF-1.4 x", "application/pdf"),
+                                                          kind="pdf", media_type="application/pdf", size=10))
+    from actions.receipt import attached
+    from seva.receipt import ReceiptDocument
+
+    # the question the photo answered, in Odia, and the PDF the office asked for
+    assert attached(app, "or") == [ReceiptDocument("ଆବେଦକଙ୍କ ନାମ", "photo"),
+                                   ReceiptDocument("କାର୍ଯ୍ୟାଳୟ ମାଗିବା ପରେ ପଠାଯାଇଛି", "pdf")]
+    said, _ = run(ActionSendReceipt(), make_tracker({"language": "en"}, f"receipt {app.reference}",
+                                                    "request_receipt", sender=OWNER))
+    pdf = document_store().get(sent_document(said)["key"])
+    words = " ".join("\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
+    assert "Applicant's name (photo)" in words and "sent when the office asked for it (PDF file)" in words, words
+
+
 def test_another_numbers_application_has_no_receipt_for_you(app_db):
     app = submit(app_db, sender=OTHER)
     said, events = run(ActionSendReceipt(), make_tracker({"language": "en"}, f"receipt {app.reference}",
