@@ -13,6 +13,15 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+# Voice answers are decided by scores against thresholds calibrated on the committed clips
+# (speech/). Every x86 machine with AVX2 computes them the same way here: the AVX-512 kernels
+# of OpenBLAS, numpy and CTranslate2 round differently, and on a machine with AVX-512 and AMX
+# three borderline clips came out otherwise (docs/speech.md). Set any of these to override.
+ifneq ($(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo yes),)
+export OPENBLAS_CORETYPE ?= Haswell
+export CT2_FORCE_CPU_ISA ?= AVX2
+export NPY_DISABLE_CPU_FEATURES ?= $(shell scripts/avx512-features.sh)
+endif
 
 # Python 3.10 (Rasa 3.6 supports 3.8-3.10): on PATH or under pyenv (see the script).
 PYTHON310 := $(shell scripts/find-python310.sh)

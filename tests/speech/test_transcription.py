@@ -16,7 +16,9 @@ from speech.settings import SpeechSettings
 CLIPS = load_manifest()
 DEVANAGARI = re.compile(r"[\u0900-\u097f]")
 ODIA = re.compile(r"[\u0b00-\u0b7f]")
-NOT_ODIA_ROUTE = re.compile(r"[\u0600-\u06ff\u0900-\u097f\u0980-\u09ff]")  # Arabic, Devanagari, Bengali
+# Arabic, Devanagari, Bengali letters; not the danda and double danda (U+0964, U+0965),
+# which Unicode gives to Odia too as its full stop
+NOT_ODIA_ROUTE = re.compile(r"[\u0600-\u06ff\u0900-\u0963\u0966-\u097f\u0980-\u09ff]")
 
 
 @pytest.fixture(scope="module")
