@@ -16,6 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import form_help
 from actions.common import by_voice, catalog, language, latest_intent, latest_text, rupees, today
+from actions.documents import as_slot_value, document_in, kept, say_refused
 from seva import messages
 from seva.catalog import Field, Service
 from seva.validators import parse_yes_no, validate
@@ -44,6 +45,8 @@ def display(field: Field, value: Any, lang: str) -> str:
         return messages.text("yes" if value else "no", lang)
     if field.type == "amount":
         return rupees(value)
+    if field.type == "document" and isinstance(value, dict):
+        return "📎 " + messages.text(f"receipt_document_{value.get('kind')}", lang)
     return str(value)
 
 
@@ -67,6 +70,9 @@ class ValidateApplicationForm(FormValidationAction):
         field = next_field(service, answers) if service else None
         if service is None or field is None:
             return {"field_answer": None}
+        sent = document_in(tracker)
+        if sent is not None:
+            return {"field_answer": None, **self._document(dispatcher, tracker, sent, field, answers)}
         handled = self._not_an_answer(dispatcher, tracker, service, field)
         if handled is not None:
             return {"field_answer": None, **handled}
@@ -90,6 +96,30 @@ class ValidateApplicationForm(FormValidationAction):
         return {"field_answer": None, "answers": answers, "voice_answered": field.id if by_voice(tracker) else None,
                 "field_failures": None, "field_page": None, "pending_request": None,
                 "last_answer": {"field": field.id, "message_id": form_help.message_id(tracker)}}
+
+    @staticmethod
+    def _document(dispatcher: CollectingDispatcher, tracker: Tracker, sent: Dict[str, Any],
+                  field: Optional[Field], answers: Dict[str, Any]) -> Dict[Text, Any]:
+        """A photo or PDF while the form is open: the answer to a document question, else a
+        supporting document kept with the draft (the question is asked again)."""
+        answering = field is not None and field.type == "document"
+        document = kept(sent, field.id if answering and field is not None else None)
+        if document is None:
+            say_refused(dispatcher, sent.get("problem"))
+            return {}
+        if answering and field is not None and document.kind not in field.accepts():
+            dispatcher.utter_message(response=f"utter_document_wrong_kind_{field.accepts()[0]}")
+            return {}
+        others = [d for d in tracker.get_slot("documents") or [] if isinstance(d, dict)]
+        others = [d for d in others if not (answering and field is not None and d.get("field_id") == field.id)]
+        slots: Dict[Text, Any] = {"documents": [*others, as_slot_value(document)]}
+        if answering and field is not None:
+            answers[field.id] = {"document": document.key, "kind": document.kind}
+            slots.update({"answers": answers, "field_failures": None, "field_page": None, "voice_answered": None,
+                          "last_answer": {"field": field.id, "message_id": form_help.message_id(tracker)}})
+        else:
+            dispatcher.utter_message(response="utter_document_kept_for_application")
+        return slots
 
     def _not_an_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, service: Service,
                        field: Optional[Field]) -> Optional[Dict[Text, Any]]:
@@ -149,6 +179,10 @@ class ValidateApplicationForm(FormValidationAction):
 
     def validate_confirm_answer(self, value: Any, dispatcher: CollectingDispatcher,
                                 tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        sent = document_in(tracker)
+        if sent is not None:  # a supporting document before submitting: kept, then asked again
+            answers = dict(tracker.get_slot("answers") or {})
+            return {"confirm_answer": None, **self._document(dispatcher, tracker, sent, None, answers)}
         intent = latest_intent(tracker)
         if intent == "affirm":
             return {"confirm_answer": True}
@@ -205,6 +239,12 @@ class ActionAskConfirmAnswer(Action):
         lang = language(tracker)
         answers = tracker.get_slot("answers") or {}
         summary = "\n".join(f"• {f.label[lang]}: {display(f, answers.get(f.id), lang)}" for f in service.fields)
+        extra = [d for d in tracker.get_slot("documents") or [] if isinstance(d, dict) and not d.get("field_id")]
+        if extra:
+            summary += "\n" + messages.text("summary_documents", lang, count=len(extra))
+        # the optional "add a document" step: no source lists what each service needs, so
+        # nothing is required, but a citizen can send what they have before submitting
+        summary += "\n\n" + messages.text("summary_add_documents", lang)
         dispatcher.utter_message(
             response="utter_confirm_summary", service=service.name(lang), summary=summary,
             buttons=[{"title": messages.text("yes_submit", lang), "payload": "/affirm"},

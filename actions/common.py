@@ -22,8 +22,8 @@ from seva.language import DEFAULT_LANGUAGE, supported
 from seva.search import ServiceIndex, index_for
 from seva.store import Store, default_store
 
-FORM_SLOTS = ("field_answer", "confirm_answer", "answers", "draft_id", "voice_answered", "field_failures",
-              "field_page", "last_answer", "pending_request", "requested_slot")
+FORM_SLOTS = ("field_answer", "confirm_answer", "answers", "documents", "draft_id", "voice_answered",
+              "field_failures", "field_page", "last_answer", "pending_request", "requested_slot")
 GRIEVANCE_SLOTS = ("grievance_reference", "grievance_details", "requested_slot")
 
 

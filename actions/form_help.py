@@ -64,6 +64,8 @@ def field_buttons(field: Field, lang: str) -> List[Dict[str, str]]:
     if field.type == "yes_no":
         return [{"title": messages.text("yes", lang), "payload": "yes"},
                 {"title": messages.text("no", lang), "payload": "no"}]
+    if field.type == "document" and not field.required:  # the photo itself comes as an attachment
+        return [{"title": messages.text("skip_button", lang), "payload": "skip"}]
     return []
 
 

@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import GRIEVANCE_SLOTS, catalog, language, latest_entity, latest_text, officer, reset, store
+from actions.documents import document_in
 from actions.status import reference_in
 
 
@@ -32,6 +33,9 @@ class ValidateGrievanceForm(FormValidationAction):
 
     def validate_grievance_reference(self, value: Any, dispatcher: CollectingDispatcher,
                                      tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if document_in(tracker) is not None:  # a complaint is typed: a photo is not its answer
+            dispatcher.utter_message(response="utter_document_not_expected")
+            return {"grievance_reference": None}
         reference = reference_in(str(value or "")) or str(value or "")
         application = store().find(reference, tracker.sender_id)
         if application is None:
@@ -41,6 +45,9 @@ class ValidateGrievanceForm(FormValidationAction):
 
     def validate_grievance_details(self, value: Any, dispatcher: CollectingDispatcher,
                                    tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if document_in(tracker) is not None:
+            dispatcher.utter_message(response="utter_document_not_expected")
+            return {"grievance_details": None}
         text = " ".join(str(value or "").split())
         if len(text) < 3:
             dispatcher.utter_message(response="utter_invalid_text_short", min=3)

@@ -9,6 +9,7 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import FORM_SLOTS, GRIEVANCE_SLOTS, catalog, fmt_date, language, officer, reset, store
+from actions.documents import from_slot
 from actions.receipt import send_receipt
 from actions.service_card import time_limit_line
 from seva import messages
@@ -35,6 +36,7 @@ class ActionSubmitApplication(Action):
         application = store().submit(
             sender_id=tracker.sender_id, draft_id=str(draft_id), service_id=service.id, language=lang,
             fields={f.id: answers[f.id] for f in service.fields}, time_limit_days=service.time_limit_days,
+            documents=from_slot(tracker.get_slot("documents")),
         )
         if application.due_date:
             due = messages.text("due_date_exact" if application.due_date_exact else "due_date", lang,

@@ -47,7 +47,7 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import health
+from channels import document_intake, health
 from channels import whatsapp_outbound as outbound
 from channels.conversation import Conversations, OpenQuestion, RasaConversations
 from channels.dedupe import SQLMessageLog, message_log_from_env
@@ -59,7 +59,15 @@ from channels.rate_limit import DEFAULT_BURST, DEFAULT_PER_MINUTE, SenderRateLim
 from channels.replies import ReplyJournal
 from channels.speech_port import NoTranscriber, Transcriber, default_transcriber
 from channels.voice_turn import VoiceTurn, message_for, voice_turn
-from channels.whatsapp_inbound import IGNORED_TYPES, TEXT_TYPES, InboundMessage, MalformedPayload, decode, parse
+from channels.whatsapp_inbound import (
+    DOCUMENT_TYPES,
+    IGNORED_TYPES,
+    TEXT_TYPES,
+    InboundMessage,
+    MalformedPayload,
+    decode,
+    parse,
+)
 from seva import messages, metrics, rasa_setup
 from seva.catalog import Catalog
 from seva.db import in_writer_thread
@@ -512,6 +520,8 @@ class WhatsAppInput(InputChannel):
         text: Optional[str]
         if message.type == "audio":
             text = await self._voice_text(message, metadata, output)
+        elif message.type in DOCUMENT_TYPES:
+            text = await self._document_text(message, metadata)
         else:
             text = await self._text_for(message)
         if text is None:
@@ -560,6 +570,24 @@ class WhatsAppInput(InputChannel):
                 return None
             return await self.menus.resolve(message.sender, message.text)
         return '/unsupported_message{"kind":%s}' % json.dumps(message.type)
+
+    async def _document_text(self, message: InboundMessage, metadata: Dict[str, Any]) -> str:
+        """What Rasa receives for a photo or PDF: ``/inform{"document": ...}`` with the kept
+        document, or the reason it was refused (actions/documents.py answers either)."""
+        if message.media_id:
+            intake = await document_intake.take(self.client, document_store(), message.media_id, message.type)
+        else:
+            intake = document_intake.Intake(refused=document_intake.NOT_RECEIVED)
+        if intake.document is not None:
+            d = intake.document
+            value: Dict[str, Any] = {"key": d.key, "kind": d.kind, "media_type": d.media_type, "size": d.size,
+                                     "pages": d.pages}
+        else:
+            value = {"problem": intake.refused}
+        metadata["document"] = {k: v for k, v in value.items() if k != "key"}
+        logger.info("WhatsApp %s from %s: %s", message.type, mask_phone(message.sender),
+                    intake.document.kind if intake.document else f"refused ({intake.refused})")
+        return "/inform" + json.dumps({"document": value}, separators=(",", ":"))
 
     async def _voice_text(self, message: InboundMessage, metadata: Dict[str, Any], output: TurnOutput) -> str:
         """What Rasa receives for a voice note: the answer it gave to the open question, a

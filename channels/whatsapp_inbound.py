@@ -19,7 +19,8 @@ from typing import Any, Dict, List, Optional
 # Message types whose content Rasa can read as text (an edit: its new text).
 TEXT_TYPES = {"text", "interactive", "button", "edit"}
 # Types we answer with "here is what I can take" (in the citizen's language).
-UNSUPPORTED_TYPES = {"location", "image", "document", "sticker", "contacts", "unsupported", "video"}
+DOCUMENT_TYPES = {"image", "document"}  # photos and files: channels/document_intake.py
+UNSUPPORTED_TYPES = {"location", "sticker", "contacts", "unsupported", "video"}
 # Types that get no answer and never reach Rasa ("revoke": the citizen deleted a message).
 IGNORED_TYPES = {"reaction", "system", "ephemeral", "request_welcome", "revoke"}
 

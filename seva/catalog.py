@@ -28,7 +28,9 @@ from seva.language import LANGUAGES
 LANGS = LANGUAGES  # the one definition: seva.language
 FIELD_TYPES = {
     "name", "text", "date", "district", "number", "amount", "yes_no", "choice", "pincode", "phone",
+    "document",  # a photo or PDF the citizen sends (``accepts``: photo, pdf)
 }
+DOCUMENT_KINDS = ("photo", "pdf")  # what a document question may accept (seva/documents.py KINDS)
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "catalog"
 _ODIA = re.compile(r"[\u0b00-\u0b7f]")
 _DEVANAGARI = re.compile(r"[\u0900-\u097f]")
@@ -67,6 +69,10 @@ class Field:
 
     def choice_list(self) -> List[Dict[str, Any]]:
         return list(self.options.get("choices") or [])
+
+    def accepts(self) -> List[str]:
+        """For a document question: the kinds it takes ("photo", "pdf")."""
+        return list(self.options.get("accepts") or DOCUMENT_KINDS)
 
 
 @dataclass(frozen=True)
@@ -272,6 +278,11 @@ def _check_field(where: str, raw: Any, shared: Dict[str, Any], problems: List[st
                     continue
                 seen.add(cid)
                 _check_texts(f"{where}.choices[{i}]({cid}).label", choice.get("label"), problems)
+    if ftype == "document":
+        accepts = options.setdefault("accepts", list(DOCUMENT_KINDS))
+        if (not isinstance(accepts, list) or not accepts
+                or any(kind not in DOCUMENT_KINDS for kind in accepts) or len(set(accepts)) != len(accepts)):
+            problems.append(f"{where}.accepts: a list of {' and/or '.join(DOCUMENT_KINDS)}, got {accepts!r}")
     for bound in ("min", "max", "min_length", "max_length", "max_years_ago"):
         if bound in options and not isinstance(options[bound], (int, float)):
             problems.append(f"{where}.{bound}: must be a number")

@@ -274,9 +274,18 @@ VALIDATORS: Dict[str, Callable[[str, Field, Catalog, dt.date], Result]] = {
     "choice": validate_choice,
     "pincode": validate_pincode,
     "phone": validate_phone,
+    "document": lambda text, spec, catalog, today: validate_document(text, spec),
 }
 
 SKIP_WORDS = {latin_key(w) for w in ["skip", "chhodo", "chodo", "छोड़ें", "छोड़ो", "ଛାଡ଼ନ୍ତୁ", "ଛାଡ଼", "chhada"]}
+
+
+def validate_document(text: str, spec: Field) -> Result:
+    """A typed answer to a document question: "no" skips an optional one; anything else asks
+    for the photo or PDF itself (it arrives as a WhatsApp image or document, actions/documents.py)."""
+    if not spec.required and parse_yes_no(text) is False:
+        return Result("")
+    return _err("document")
 
 
 def validate(text: Any, spec: Field, catalog: Catalog, today: Optional[dt.date] = None) -> Result:

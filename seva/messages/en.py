@@ -8,6 +8,8 @@ TEXTS = {
     "yes": "Yes",
     "no": "No",
     "yes_submit": "Yes, submit",
+    "summary_documents": "📎 Supporting documents sent: {count}",
+    "summary_add_documents": "📎 You may also send a photo or PDF of any supporting document now (optional).",
     "no_submit": "No",
     "apply_button": "Apply now",
     "services_button": "See services",
@@ -15,6 +17,7 @@ TEXTS = {
     "list_label": "Choose",
     "unknown_value": "not known",
     "cancel_button": "Cancel",
+    "skip_button": "Skip",
     "office_button": "Talk to the office",
     # --- How to write an answer, shown after two refused answers (utter_field_stuck_format)
     "example_date": "15/08/1990",
@@ -24,6 +27,7 @@ TEXTS = {
     "example_phone": "9876543210",
     "example_name": "Ramesh Kumar Das",
     "example_text": "a few words, at least {min} letters",
+    "example_document": "a photo or PDF, sent with 📎 (attach)",
     # --- Lines of a service card (utter_service_card) and of a submission (utter_submitted)
     "time_limit_days": "Time limit under ORTPSA: {days} days (public holidays are not counted).",
     "time_limit_text": "Time limit under ORTPSA, in the words of the source: “{limit}”.",

@@ -8,6 +8,8 @@ TEXTS = {
     "yes": "हाँ",
     "no": "नहीं",
     "yes_submit": "हाँ, जमा करें",
+    "summary_documents": "📎 भेजे गए सहायक दस्तावेज़: {count}",
+    "summary_add_documents": "📎 चाहें तो अभी किसी सहायक दस्तावेज़ की फ़ोटो या PDF भी भेज सकते हैं (ज़रूरी नहीं)।",
     "no_submit": "नहीं",
     "apply_button": "अभी आवेदन करें",
     "services_button": "सेवाएँ देखें",
@@ -15,6 +17,7 @@ TEXTS = {
     "list_label": "चुनें",
     "unknown_value": "पता नहीं",
     "cancel_button": "रद्द करें",
+    "skip_button": "छोड़ें",
     "office_button": "कार्यालय से बात",
     # --- How to write an answer, shown after two refused answers (utter_field_stuck_format)
     "example_date": "15/08/1990",
@@ -24,6 +27,7 @@ TEXTS = {
     "example_phone": "9876543210",
     "example_name": "रमेश कुमार दास",
     "example_text": "कुछ शब्द, कम से कम {min} अक्षर",
+    "example_document": "📎 (अटैच) से भेजी गई फ़ोटो या PDF",
     # --- Lines of a service card (utter_service_card) and of a submission (utter_submitted)
     "time_limit_days": "ओडिशा लोक सेवा अधिकार अधिनियम के तहत समय सीमा: {days} दिन (सरकारी छुट्टियाँ नहीं गिनी जातीं)।",
     "time_limit_text": "ओडिशा लोक सेवा अधिकार अधिनियम के तहत समय सीमा (जहाँ से यह जानकारी ली गई है, वहाँ अंग्रेज़ी में ऐसा लिखा है): “{limit}”।",

@@ -8,6 +8,8 @@ TEXTS = {
     "yes": "ହଁ",
     "no": "ନା",
     "yes_submit": "ହଁ, ଦାଖଲ କରନ୍ତୁ",
+    "summary_documents": "📎 ପଠାଯାଇଥିବା ସହାୟକ କାଗଜପତ୍ର: {count}",
+    "summary_add_documents": "📎 ଚାହିଁଲେ ଏବେ କୌଣସି ସହାୟକ କାଗଜର ଫଟୋ ବା PDF ମଧ୍ୟ ପଠାଇପାରିବେ (ବାଧ୍ୟତାମୂଳକ ନୁହେଁ)।",
     "no_submit": "ନା",
     "apply_button": "ଏବେ ଆବେଦନ କରନ୍ତୁ",
     "services_button": "ସେବା ତାଲିକା",
@@ -15,6 +17,7 @@ TEXTS = {
     "list_label": "ବାଛନ୍ତୁ",
     "unknown_value": "ଜଣା ନାହିଁ",
     "cancel_button": "ବାତିଲ",
+    "skip_button": "ଛାଡ଼ନ୍ତୁ",
     "office_button": "କାର୍ଯ୍ୟାଳୟ ସହ କଥା",
     # --- How to write an answer, shown after two refused answers (utter_field_stuck_format)
     "example_date": "15/08/1990",
@@ -24,6 +27,7 @@ TEXTS = {
     "example_phone": "9876543210",
     "example_name": "ରମେଶ କୁମାର ଦାସ",
     "example_text": "କିଛି ଶବ୍ଦ, ଅତି କମରେ {min}ଟି ଅକ୍ଷର",
+    "example_document": "📎 (ଆଟାଚ୍) ଦେଇ ପଠାଯାଇଥିବା ଫଟୋ ବା PDF",
     # --- Lines of a service card (utter_service_card) and of a submission (utter_submitted)
     "time_limit_days": "ଓଡ଼ିଶା ଲୋକସେବା ଅଧିକାର ଆଇନ ଅନୁସାରେ ସମୟସୀମା: {days} ଦିନ (ସରକାରୀ ଛୁଟି ଦିନ ଗଣାଯାଏ ନାହିଁ)।",
     "time_limit_text": "ଓଡ଼ିଶା ଲୋକସେବା ଅଧିକାର ଆଇନ ଅନୁସାରେ ସମୟସୀମା (ଯେଉଁଠାରୁ ଏହି ତଥ୍ୟ ନିଆଯାଇଛି, ସେଠାରେ ଇଂରାଜୀରେ ଏପରି ଲେଖାଯାଇଛି): “{limit}”।",

@@ -38,6 +38,7 @@ from seva.catalog import default_catalog
 from speech.clips import FIXTURES
 from tests.e2e.servers import MODEL, Stack
 from tests.unit.helpers import say
+from tests.unit.test_documents import writer_pdf
 
 SECRET, VERIFY = "e2e-app-secret", "e2e-verify-token"
 ANSWER_CLIPS = FIXTURES / "answers"
@@ -284,12 +285,25 @@ def test_closed_window_error_is_logged_not_retried(stack, fake):
     assert [body_text(b) for b in replies] == [say("utter_you_are_welcome", "en")]
 
 
-@pytest.mark.parametrize("kind", ["image", "location", "document", "sticker", "contacts", "unsupported"])
+@pytest.mark.parametrize("kind", ["location", "sticker", "contacts", "unsupported"])
 def test_other_message_types_get_a_short_reply(stack, fake, kind):
     me = f"9198000001{['image', 'location', 'document', 'sticker', 'contacts', 'unsupported'].index(kind):02d}"
     message = media_message(me, kind)
     replies = ask(stack, fake, me, message)
     assert "I can only read text messages" in body_text(replies[0])
+
+
+def test_a_photo_with_no_application_waiting_is_explained_and_lost_media_is_said(stack, fake):
+    """Photos and PDFs are documents for an application (tests/e2e/test_documents.py): with
+    none waiting for one the citizen is told when to send them; media WhatsApp no longer has
+    is asked for again."""
+    me = "919800000100"
+    photo = fake.add_media(writer_pdf(), "application/pdf", "form.pdf")
+    replies = ask(stack, fake, me, media_message(me, "document", photo, mime_type="application/pdf",
+                                                 filename="form.pdf"))
+    assert [body_text(b) for b in replies] == [say("utter_document_not_expected", "en")]
+    replies = ask(stack, fake, me, media_message(me, "image", "404404"))
+    assert [body_text(b) for b in replies] == [say("utter_document_refused_not_received", "en")]
 
 
 def test_reactions_are_ignored_and_statuses_never_reach_rasa(stack, fake):

@@ -108,17 +108,25 @@ class FormDriver:
         else:
             self.asked = []
 
-    def answer(self, text: str, intent: Optional[str] = "inform") -> List[Dict[str, Any]]:
+    def answer(self, text: str, intent: Optional[str] = "inform",
+               entities: Iterable[Dict[str, Any]] = ()) -> List[Dict[str, Any]]:
         """Give one answer; returns what the validation said (empty when accepted)."""
         from actions.application_form import ValidateApplicationForm
 
         slot = self.slots["requested_slot"]
         self.slots[slot] = text
-        tracker = make_tracker(self.slots, text, intent, (), self.sender, "application_form", just_set=[slot])
+        tracker = make_tracker(self.slots, text, intent, entities, self.sender, "application_form", just_set=[slot])
         said, events = run(ValidateApplicationForm(), tracker)
         self.slots = apply(self.slots, events)
         self._next()
         return said
+
+    def send_document(self, value: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """A photo or PDF as the WhatsApp channel passes it on (kept: key, kind…; refused: problem)."""
+        import json
+
+        return self.answer("/inform" + json.dumps({"document": value}), "inform",
+                           [{"entity": "document", "value": value}])
 
     @property
     def done(self) -> bool:

@@ -82,3 +82,13 @@ def test_payloads_survive_rasas_placeholder_interpolation():
                     json.loads(payload[payload.index("{"):])
     greeting = rendered([{"response": "utter_greet"}], {"language": "or"})[0]
     assert greeting["buttons"][2]["payload"] == '/choose_language{"language":"or"}'
+
+
+def test_every_refused_document_and_wrong_kind_has_its_reply():
+    from actions.documents import PROBLEMS
+    from seva.catalog import DOCUMENT_KINDS
+
+    for reason in PROBLEMS:
+        assert f"utter_document_refused_{reason}" in DOMAIN["responses"], reason
+    for kind in DOCUMENT_KINDS:
+        assert f"utter_document_wrong_kind_{kind}" in DOMAIN["responses"], kind
