@@ -116,6 +116,9 @@ def display_answer(field: Field, value: Any, lang: str, catalog: Catalog) -> str
         return messages.text("yes" if value else "no", lang)
     if field.type == "amount":
         return rupees(value)
+    if field.type == "document" and isinstance(value, dict):  # the file is listed under the documents
+        kind = value.get("kind")
+        return messages.text(f"receipt_document_{kind}", lang) if kind in ("photo", "pdf") else "—"
     return str(value)
 
 

@@ -158,3 +158,14 @@ def test_a_typed_document_payload_the_channel_never_kept_is_not_linked(app_db):
     form.answer("yes", intent="affirm")
     form.submit()
     assert app_db.documents(form.slots["application_id"], form.sender) == []
+
+
+def test_the_receipt_shows_a_document_answer_as_its_kind_never_its_key(well_catalog):
+    from seva.catalog import default_catalog
+    from seva.receipt import display_answer
+
+    catalog_ = default_catalog()
+    field = next(f for f in catalog_.get("well_permit").fields if f.id == "land_record")
+    shown = display_answer(field, {"document": PHOTO["key"], "kind": "photo"}, "or", catalog_)
+    assert shown == "ଫଟୋ" and "sha256" not in shown
+    assert display_answer(field, "", "or", catalog_) == "—"  # skipped
