@@ -19,6 +19,7 @@ from rasa_sdk import Tracker
 from actions.common import catalog, index, latest_entity, latest_intent, latest_text, payload
 from seva import messages
 from seva.catalog import Field, Service
+from seva.textnorm import latin_key
 from seva.validators import closest_districts
 
 STUCK_AFTER = 2  # refused answers in a row to one question before the help shows
@@ -129,6 +130,8 @@ def interruption(tracker: Tracker, service: Optional[Service], question: str) ->
         return None
     if (tracker.get_slot("pending_request") or {}).get("declined") == question:
         return None
+    if intent == "greet" and not greeting_in(latest_text(tracker)):
+        return None  # a name the NLU took for a greeting ("रामलाल"): greetings are a short, known list
     entities = {e["entity"]: e.get("value") for e in tracker.latest_message.get("entities") or []
                 if e.get("entity") in ("service", "reference", "department", "language")}
     if intent in ("apply_service", "service_info"):
@@ -137,6 +140,15 @@ def interruption(tracker: Tracker, service: Optional[Service], question: str) ->
             return None
         entities["service"] = named.id
     return {"intent": intent, "entities": entities, "text": latest_text(tracker)[:500]}
+
+
+_GREETINGS = {latin_key(word) for word in messages.words("GREETINGS")}
+
+
+def greeting_in(text: str) -> bool:
+    """Whether ``text`` holds a greeting word of any language ("namaste", ନମସ୍କାର, "hello")."""
+    key = " " + " ".join(latin_key(text).split()) + " "
+    return any(f" {greeting} " in key for greeting in _GREETINGS)
 
 
 def sure(tracker: Tracker) -> bool:

@@ -98,6 +98,7 @@ TEXTS = {
 # Answers read as yes / no to a yes-no question (seva/validators.py), in any script.
 YES = ["yes", "y", "yeah", "yep", "ok", "okay", "sure", "correct", "right"]
 NO = ["no", "n", "nope", "nah", "not"]
+GREETINGS = ["hi", "hello", "hey", "hii", "good morning", "good afternoon", "good evening", "namaste", "namaskar"]
 
 # Month names a citizen may write in a date, January first (seva/validators.py).
 MONTHS = [

@@ -97,6 +97,7 @@ TEXTS = {
 # Answers read as yes / no to a yes-no question (seva/validators.py), in any script.
 YES = ["haan", "han", "ha", "haa", "ji", "ji haan", "jee", "hanji", "theek", "thik", "sahi", "bilkul", "achha", "हाँ", "हां", "जी", "जी हाँ", "ठीक", "सही", "हाँ जी"]
 NO = ["nahi", "nahin", "na", "naa", "nai", "galat", "nahin ji", "mana", "नहीं", "नही", "ना", "गलत"]
+GREETINGS = ["नमस्ते", "नमस्कार", "हेलो", "हैलो", "हाय", "प्रणाम", "राम राम", "namaste", "namaskar", "pranam"]
 
 # Month names a citizen may write in a date, January first (seva/validators.py).
 MONTHS = [

@@ -97,6 +97,7 @@ TEXTS = {
 # Answers read as yes / no to a yes-no question (seva/validators.py), in any script.
 YES = ["ହଁ", "ହଁ", "ହ", "ଆଜ୍ଞା", "ଠିକ୍", "ଠିକ", "thik achhi", "ହଁ ଠିକ୍"]
 NO = ["ନା", "ନାହିଁ", "ନାହି", "ଭୁଲ"]
+GREETINGS = ["ନମସ୍କାର", "ନମସ୍ତେ", "ହେଲୋ", "ହାଏ", "ପ୍ରଣାମ", "ଜୁହାର", "namaskar", "johar", "juhar"]
 
 # Month names a citizen may write in a date, January first (seva/validators.py).
 MONTHS = [

@@ -50,7 +50,10 @@ def stack(tmp_path_factory, fake):
         handle.write("  - id: test_dept\n    source_name: Test\n"
                      "    names: {en: Test department, hi: परीक्षण विभाग, or: ପରୀକ୍ଷା ବିଭାଗ}\n")
     (catalog / "services" / "test_dept.yml").write_text(SERVICE, encoding="utf-8")
-    stack = Stack.for_whatsapp(workdir, fake, SECRET, VERIFY, SEVA_CATALOG_DIR=str(catalog))
+    # a citizen trying one file after another sends more than the default 10 messages in a
+    # burst; the rate limit has its own tests (test_rate_limit.py, test_whatsapp.py)
+    stack = Stack.for_whatsapp(workdir, fake, SECRET, VERIFY, SEVA_CATALOG_DIR=str(catalog),
+                               WHATSAPP_RATE_BURST="60", WHATSAPP_RATE_PER_MINUTE="120")
     try:
         stack.start_actions()
         stack.start_rasa()

@@ -11,7 +11,7 @@ from actions.application_form import ActionAskFieldAnswer, ValidateApplicationFo
 from actions.form_switch import ActionSwitchForm
 from seva import messages
 from seva.catalog import default_catalog
-from tests.unit.helpers import DOMAIN, apply, make_tracker, rendered, run, say
+from tests.unit.helpers import DOMAIN, FormDriver, apply, make_tracker, rendered, run, say
 
 INCOME = {"applicant_name": "Ramesh Sahoo", "father_name": "Hari Sahoo"}  # next: district
 
@@ -189,3 +189,14 @@ def test_cancel_and_office_rows_reach_rasa_as_their_intents():
     assert "cancel" in mapping["not_intent"] and "switch_form" in mapping["not_intent"]
     slots, said = answer("/human_help", intent="human_help")
     assert said[0]["text"] == say("utter_human_help", "en") and "district" not in slots["answers"]
+
+
+def test_a_name_the_nlu_takes_for_a_greeting_is_the_answer_and_a_real_greeting_is_not():
+    """Names are open-ended and DIET sometimes calls one a greeting ("रामलाल" → greet, 1.0):
+    only a message holding a greeting word interrupts a name question."""
+    form = FormDriver("मुझे आय प्रमाण पत्र चाहिए", "hi")
+    assert form.answer("सुनीता देवी") == []
+    said = form.answer("नमस्ते", intent="greet")  # a greeting: the form offers to switch
+    assert said and form.slots["answers"] == {"applicant_name": "सुनीता देवी"}
+    assert form.answer("रामलाल", intent="greet") == []  # a name: taken
+    assert form.slots["answers"]["father_name"] == "रामलाल"
