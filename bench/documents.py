@@ -34,19 +34,6 @@ def phone_photo() -> bytes:
     return out.getvalue()
 
 
-def pdf(pages: int, encrypt: bool = False) -> bytes:
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(width=595, height=842)
-    if encrypt:
-        writer.encrypt(user_password="", owner_password="owner", algorithm="AES-128")
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
 def timed(work: Callable[[], object], runs: int) -> float:
     work()  # warm-up: imports, fonts, the first child process
     seconds = []
@@ -65,8 +52,9 @@ def main(argv: List[str] | None = None) -> int:
     from seva import documents
     from seva.catalog import default_catalog
     from seva.receipt import render_receipt, sample_application
+    from tests.unit.test_documents import writer_pdf  # the tests' PDFs: one way to make them
 
-    photo, ten_pages, locked = phone_photo(), pdf(10), pdf(1, encrypt=True)
+    photo, ten_pages, locked = phone_photo(), writer_pdf(10), writer_pdf(1, encrypt=True)
     catalog = default_catalog()
     rows: List[Tuple[str, int, float, str]] = []
     for name, data in (("phone photo 12 MP with GPS EXIF", photo), ("PDF, 10 pages", ten_pages),

@@ -24,7 +24,8 @@ from seva.store import Store
 from tests.e2e.servers import MODEL, Stack
 from tests.e2e.test_department import ODIA, REFERENCE, body_text, pdf_text
 from tests.unit.helpers import say
-from tests.unit.test_documents import GPS_IFD, deflate_zeros, one_page_with, phone_exif, raw_pdf, two_colour, writer_pdf
+from tests.unit.test_document_intake import phone_photo
+from tests.unit.test_documents import GPS_IFD, deflate_zeros, one_page_with, raw_pdf, writer_pdf
 from tests.unit.test_documents_in_forms import SERVICE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,12 +73,6 @@ def ask(stack, fake, message):
 def send_file(stack, fake, kind, data, mime_type, **extra):
     media_id = fake.add_media(data, mime_type, extra.get("filename", ""))
     return ask(stack, fake, media_message(ME, kind, media_id, mime_type=mime_type, **extra))
-
-
-def phone_photo():
-    out = io.BytesIO()
-    two_colour().save(out, "JPEG", exif=phone_exif())
-    return out.getvalue()
 
 
 def said(replies):
