@@ -413,6 +413,23 @@ class Store:
                     continue
         raise RuntimeError("could not allocate a unique grievance reference")
 
+    def submitted_drafts(self, limit: int = 100000) -> Dict[Tuple[str, str], str]:
+        """For the designers' review: (sender, draft) of every submitted application → its
+        service, so a conversation's form can be matched to what it produced."""
+        query = (sa.select(applications.c.sender_id, applications.c.draft_id, applications.c.service_id)
+                 .order_by(applications.c.id.desc()).limit(limit))
+        with self.engine.connect() as conn:
+            return {(r.sender_id, r.draft_id): r.service_id for r in conn.execute(query)}
+
+    def recent_grievances(self, limit: int = 500) -> List[Dict[str, Any]]:
+        """For the designers' review (review/): who complained about which application, when;
+        newest first. The complaint's text stays here: the review page never shows it."""
+        query = (sa.select(grievances.c.reference, grievances.c.sender_id, grievances.c.created_at,
+                           applications.c.reference.label("application"), applications.c.service_id)
+                 .join(applications).order_by(grievances.c.id.desc()).limit(limit))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
     def grievances_for(self, reference: str, sender_id: str) -> List[Dict[str, Any]]:
         query = (sa.select(grievances.c.reference, grievances.c.text, grievances.c.created_at)
                  .join(applications)
