@@ -26,7 +26,7 @@ endif
 # Python 3.10 (Rasa 3.6 supports 3.8-3.10): on PATH or under pyenv (see the script).
 PYTHON310 := $(shell scripts/find-python310.sh)
 
-.PHONY: help setup train run cluster test lint test-unit test-speech test-e2e validate check-catalog import-catalog chat clean
+.PHONY: help setup train run cluster test lint test-unit test-speech test-e2e validate check-catalog import-catalog chat review clean
 
 help:
 	@echo "make run    - set up, train if needed, start the action server and Rasa (Ctrl-C stops both)"
@@ -34,6 +34,7 @@ help:
 	@echo "make test   - set up, then run every check (lint, catalog, pytest, rasa data validate, rasa test, end-to-end)"
 	@echo "make lint   - ruff (pyflakes, import order, bugbear) and mypy, as configured in pyproject.toml"
 	@echo "make chat   - talk to a running assistant from the terminal"
+	@echo "make review - the designers' review page: conversations that went wrong, funnels, model reports"
 	@echo "make check-catalog - check the service catalog after editing it"
 	@echo "make import-catalog - regenerate catalog/imported/ from catalog/sources/ (CSV + names)"
 	@echo "make test-speech   - transcribe the committed voice clips with the real model"
@@ -91,6 +92,12 @@ cluster: train
 
 chat: setup
 	$(PY) scripts/chat.py
+
+# results/review/index.html from the tracker store (endpoints.yml) and the application store
+# (APP_DB_URL); also served at http://localhost:8080/review/ by `make run`. docs/designers.md.
+# REVIEW_ARGS: e.g. --show-answers, --no-reports, --idle-minutes 60 (python -m review build -h).
+review: setup
+	$(PY) -m review build $(REVIEW_ARGS)
 
 # Only what can be rebuilt. var/ holds the citizens' applications and conversations:
 # never here (see wipe-data).

@@ -10,13 +10,17 @@ back a ``button`` message with the button's payload, as Meta does. A document me
 as a file to tap: its name, its type and a link that downloads the bytes the channel uploaded
 (``/sim/media/{id}``).
 
+The designers' review page (``make review`` writes it, review/) is served at ``/review/``,
+with its buttons that save an NLU example or a test story; this server listens on
+127.0.0.1 only, as that page requires without a token.
+
 For conversation designers, ``/sim/turns`` reads the conversation from Rasa's HTTP API
 (enabled with an auth token by ``make run`` in simulator mode only): per citizen turn the
 predicted intent and confidence, entities, the active form, the requested slot and the
 slots.
 
     python -m fakegraph.simulator --port 8080 --webhook URL --app-secret S \
-        --access-token T [--rasa-url URL --rasa-token TOKEN]
+        --access-token T [--rasa-url URL --rasa-token TOKEN] [--review-dir results/review]
 """
 from __future__ import annotations
 
@@ -42,6 +46,8 @@ from fakegraph.server import (
     template_button,
     text,
 )
+from review.edits import ROOT
+from review.server import ReviewSite
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_UPLOAD = 16 * 1024 * 1024
@@ -56,10 +62,12 @@ class SimulatorGraph(FakeGraph):
     """The fake Graph API with a chat page and its small JSON API under /sim/."""
 
     def __init__(self, *args: Any, rasa_url: Optional[str] = None, rasa_token: Optional[str] = None,
-                 **kwargs: Any):
+                 review: Optional[ReviewSite] = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.rasa_url = rasa_url.rstrip("/") if rasa_url else None
         self.rasa_token = rasa_token
+        self.review = review or ReviewSite(ROOT / "results" / "review", Path("endpoints.yml"), ROOT / "domain.yml",
+                                           ROOT)
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_REQUEST)
@@ -72,6 +80,7 @@ class SimulatorGraph(FakeGraph):
         app.router.add_get("/sim/updates", self._updates)
         app.router.add_get("/sim/turns", self._turns)
         app.router.add_post("/sim/reset", self._reset)
+        self.review.add_routes(app)
         self.add_graph_routes(app)  # last: its GET /{version}/{media_id} would catch /sim/… too
         return app
 
@@ -272,9 +281,14 @@ def main() -> None:
     parser.add_argument("--phone-number-id", default="106540352242922")
     parser.add_argument("--rasa-url")
     parser.add_argument("--rasa-token")
+    parser.add_argument("--review-dir", type=Path, default=ROOT / "results" / "review",
+                        help="where make review writes the page served at /review/")
+    parser.add_argument("--endpoints", type=Path, default=Path("endpoints.yml"), help="the tracker store to review")
     args = parser.parse_args()
+    review = ReviewSite(args.review_dir, args.endpoints, ROOT / "domain.yml", ROOT)
     graph = SimulatorGraph(access_token=args.access_token, app_secret=args.app_secret, webhook_url=args.webhook,
-                           phone_number_id=args.phone_number_id, rasa_url=args.rasa_url, rasa_token=args.rasa_token)
+                           phone_number_id=args.phone_number_id, rasa_url=args.rasa_url, rasa_token=args.rasa_token,
+                           review=review)
     graph.port = args.port
     web.run_app(graph.app(), host="127.0.0.1", port=args.port, access_log=None, print=None)
 

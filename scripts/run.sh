@@ -79,6 +79,8 @@ if [ ${#rasa_api[@]} -gt 0 ]; then
 
 Chat page (a local WhatsApp simulator, through the real webhook):
   http://localhost:${SIMULATOR_PORT}/
+Review page for conversation designers (run \`make review\` to build or refresh it):
+  http://localhost:${SIMULATOR_PORT}/review/
 MSG
 fi
 if [ -n "${fake_department:-}" ]; then
