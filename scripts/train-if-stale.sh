@@ -6,8 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=models/seva.tar.gz
 STAMP=models/seva.inputs.sha256
-inputs=(config.yml domain.yml data/*.yml components/*.py seva/language.py seva/textnorm.py requirements.txt)
-digest=$(cat "${inputs[@]}" | sha256sum | cut -d' ' -f1)
+# data/ is read recursively, as `rasa train` reads it (data/reviewed/ holds the examples saved
+# from the review page); names are hashed too, so moving examples between files counts.
+mapfile -t data_files < <(find data -name '*.yml' -type f | LC_ALL=C sort)
+inputs=(config.yml domain.yml "${data_files[@]}" components/*.py seva/language.py seva/textnorm.py requirements.txt)
+digest=$(for f in "${inputs[@]}"; do echo "== $f"; cat "$f"; done | sha256sum | cut -d' ' -f1)
 if [ -f "$MODEL" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$digest" ]; then
   echo "Model is up to date ($MODEL)."
   exit 0

@@ -71,7 +71,7 @@ def test_lookup_file_is_current_with_the_district_list():
 def test_no_held_out_message_is_in_the_training_data():
     norm = lambda text: " ".join(text.casefold().split())  # noqa: E731
     training = set()
-    for path in glob.glob(str(ROOT / "data" / "*.yml")):
+    for path in glob.glob(str(ROOT / "data" / "**" / "*.yml"), recursive=True):  # data/reviewed/ too
         for block in (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("nlu", []):
             if "intent" in block:
                 training |= {norm(line.strip()[2:]) for line in block["examples"].splitlines()
