@@ -351,7 +351,7 @@ class Cluster:
         fake_department = not self.env.get("DEPARTMENT_API_URL")
         if fake_department:  # like scripts/run.sh: a fake department system, a fresh secret
             department_port = _int(self.env, "DEPARTMENT_PORT", 8090)
-            self.env.setdefault("DEPARTMENT_API_SECRET", secrets.token_urlsafe(24))
+            self.env.setdefault("DEPARTMENT_API_SECRET", secrets.token_hex(24))
             self.env["DEPARTMENT_API_URL"] = f"http://127.0.0.1:{department_port}"
 
         if not s.database_url:
@@ -426,10 +426,10 @@ class Cluster:
     def _simulator_credentials(self) -> None:
         """Like scripts/run.sh: fresh random WhatsApp secrets for the chat page's fake Graph API."""
         s = self.settings
-        self.env.update(WHATSAPP_APP_SECRET=secrets.token_urlsafe(24), WHATSAPP_VERIFY_TOKEN=secrets.token_urlsafe(24),
-                        WHATSAPP_ACCESS_TOKEN=secrets.token_urlsafe(24), WHATSAPP_PHONE_NUMBER_ID="106540352242922",
+        self.env.update(WHATSAPP_APP_SECRET=secrets.token_hex(24), WHATSAPP_VERIFY_TOKEN=secrets.token_hex(24),
+                        WHATSAPP_ACCESS_TOKEN=secrets.token_hex(24), WHATSAPP_PHONE_NUMBER_ID="106540352242922",
                         WHATSAPP_API_BASE_URL=f"http://127.0.0.1:{s.simulator_port}/v21.0")
-        self.rasa_token = secrets.token_urlsafe(24)
+        self.rasa_token = secrets.token_hex(24)
 
     def _start_simulator(self) -> None:
         s, env = self.settings, self.env

@@ -31,7 +31,7 @@ fi
 rasa_api=()
 if [ -z "${WHATSAPP_ACCESS_TOKEN:-}" ]; then
   SIMULATOR_PORT="${SIMULATOR_PORT:-8080}"
-  random() { .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))'; }
+  random() { .venv/bin/python -c 'import secrets; print(secrets.token_hex(24))'; }
   export WHATSAPP_APP_SECRET="$(random)" WHATSAPP_VERIFY_TOKEN="$(random)" WHATSAPP_ACCESS_TOKEN="$(random)"
   export WHATSAPP_PHONE_NUMBER_ID=106540352242922
   export WHATSAPP_API_BASE_URL="http://127.0.0.1:${SIMULATOR_PORT}/v21.0"
@@ -49,7 +49,7 @@ fi
 # it received and sends status changes back, signed, like the real one would).
 if [ -z "${DEPARTMENT_API_URL:-}" ]; then
   DEPARTMENT_PORT="${DEPARTMENT_PORT:-8090}"
-  export DEPARTMENT_API_SECRET="${DEPARTMENT_API_SECRET:-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')}"
+  export DEPARTMENT_API_SECRET="${DEPARTMENT_API_SECRET:-$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(24))')}"
   export DEPARTMENT_API_URL="http://127.0.0.1:${DEPARTMENT_PORT}"
   fake_department=1
   .venv/bin/python -m fakedepartment --port "$DEPARTMENT_PORT" --secret "$DEPARTMENT_API_SECRET" \
