@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Optional
 
@@ -50,6 +51,7 @@ def main(argv: Optional[list] = None) -> int:
     serve.add_argument("--port", type=int, default=8070)
     args = parser.parse_args(argv if argv is not None else sys.argv[1:] or ["build"])
 
+    warnings.filterwarnings("ignore", category=DeprecationWarning)  # Rasa's SQLAlchemy and pkg_resources notices
     if args.command == "serve":
         return _serve(args)
     started = time.monotonic()
