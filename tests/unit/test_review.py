@@ -602,7 +602,25 @@ def no_validation(monkeypatch):
 def nlu_examples(path: Path) -> List[Tuple[str, str]]:
     from rasa.shared.nlu.training_data.loading import load_data
 
+    if not path.exists():
+        return []
     return [(m.get("intent"), m.get("text")) for m in load_data(str(path)).intent_examples]
+
+
+def reviewed(project: Path) -> Dict[str, str]:
+    """data/reviewed/ of the project copy: file name → text (the repository has some already)."""
+    folder = project / "data" / "reviewed"
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.yml"))} if folder.exists() else {}
+
+
+def added_examples(project: Path, before: Dict[str, str], name: str) -> List[Tuple[str, str]]:
+    """The examples ``data/reviewed/<name>`` holds now and did not before, in file order."""
+    old = set()
+    if name in before:
+        scratch = project.parent / f"before-{name}"
+        scratch.write_text(before[name], encoding="utf-8")
+        old = set(nlu_examples(scratch))
+    return [e for e in nlu_examples(project / "data" / "reviewed" / name) if e not in old]
 
 
 ODIA_EXAMPLE = "ମୋତେ କୂଅ ଖୋଳିବା ଅନୁମତି ଦରକାର"
@@ -611,6 +629,7 @@ HINDI_LATIN_EXAMPLE = "mujhe kuan khodne ki anumati chahiye"
 
 def test_examples_go_to_their_language_form_file_and_validate_for_real(project, monkeypatch):
     real = edits.validate
+    before = reviewed(project)
     with monkeypatch.context() as patched:
         patched.setattr(edits, "validate", lambda project, extra_data=(): None)
         saved = save_example(project, ODIA_EXAMPLE, "apply_service", "or")
@@ -618,10 +637,14 @@ def test_examples_go_to_their_language_form_file_and_validate_for_real(project, 
         saved = save_example(project, f"  {HINDI_LATIN_EXAMPLE} ", "apply_service", "hi-latn")
         assert saved.path == Path("data/reviewed/hi-latn.yml")
         save_example(project, "namaskar mote kuan", "greet", "or")
-    assert nlu_examples(project / "data/reviewed/or.yml") == [("apply_service", ODIA_EXAMPLE),
-                                                              ("greet", "namaskar mote kuan")]
-    assert nlu_examples(project / "data/reviewed/hi-latn.yml") == [("apply_service", HINDI_LATIN_EXAMPLE)]
-    assert sorted(p.name for p in (project / "data/reviewed").iterdir()) == ["hi-latn.yml", "or.yml"]
+    assert added_examples(project, before, "or.yml") == [("apply_service", ODIA_EXAMPLE),
+                                                         ("greet", "namaskar mote kuan")]
+    assert added_examples(project, before, "hi-latn.yml") == [("apply_service", HINDI_LATIN_EXAMPLE)]
+    assert set(reviewed(project)) == set(before) | {"hi-latn.yml", "or.yml"}
+    kept = project.parent / "kept.yml"
+    for name, text in before.items():  # what was there stays
+        kept.write_text(text, encoding="utf-8")
+        assert set(nlu_examples(kept)) <= set(nlu_examples(project / "data" / "reviewed" / name))
     assert real(project) is None  # `rasa data validate --fail-on-warnings` accepts the saved files
 
 
@@ -648,6 +671,7 @@ def training_example(intent: str) -> str:
 
 
 def test_held_out_and_training_examples_are_refused(project, no_validation):
+    before = reviewed(project)
     with pytest.raises(EditRefused, match="held-out set"):
         save_example(project, heldout_example("or"), "greet", "or")
     with pytest.raises(EditRefused, match="held-out set"):
@@ -657,7 +681,7 @@ def test_held_out_and_training_examples_are_refused(project, no_validation):
         save_example(project, known, "greet", "en")
     unchanged = save_example(project, known, "human_help", "en")
     assert not unchanged.changed and unchanged.path == Path("data/nlu.yml")
-    assert not (project / "data/reviewed").exists() and no_validation == []
+    assert reviewed(project) == before and no_validation == []
 
 
 @pytest.mark.parametrize("text, intent, form, why", [
@@ -672,9 +696,10 @@ def test_held_out_and_training_examples_are_refused(project, no_validation):
     ("hello there", "greet", "fr", "unknown language form"),
 ])
 def test_refused_examples(project, no_validation, text, intent, form, why):
+    before = reviewed(project)
     with pytest.raises(EditRefused, match=why):
         save_example(project, text, intent, form)
-    assert not (project / "data/reviewed").exists() and no_validation == []
+    assert reviewed(project) == before and no_validation == []
 
 
 def test_a_failed_validation_takes_the_example_back(project, monkeypatch):
@@ -873,6 +898,7 @@ def store_conversation(db: Path, sender: str, events: List[Dict[str, Any]]) -> N
 
 def test_saving_an_example_and_a_story_through_the_server(tmp_path, project, no_validation):
     db = tmp_path / "tracker.db"
+    before = reviewed(project)
     fallback = Chat().session().say("ନମସ୍କାର", "greet", 0.95, "utter_greet")
     fallback.say(ODIA_EXAMPLE, "human_help", 0.35, "utter_human_help")
     store_conversation(db, SENDER, fallback.events)
@@ -893,7 +919,7 @@ def test_saving_an_example_and_a_story_through_the_server(tmp_path, project, no_
     ])
     saved, refused, not_a_message, story = answers
     assert saved[0] == 200 and saved[2]["saved"] is True and saved[2]["path"] == "data/reviewed/or.yml"
-    assert nlu_examples(project / "data/reviewed/or.yml") == [("apply_service", ODIA_EXAMPLE)]
+    assert added_examples(project, before, "or.yml") == [("apply_service", ODIA_EXAMPLE)]
     assert refused[0] == 422 and refused[2]["saved"] is False and "already an example of apply_service" in \
         refused[2]["message"]
     assert not_a_message[0] == 400
