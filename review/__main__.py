@@ -42,6 +42,7 @@ def main(argv: Optional[list] = None) -> int:
     make.add_argument("--no-reports", action="store_true", help="skip the model reports (rasa test nlu, story graph)")
     make.add_argument("--show-answers", action="store_true", help="show answers to form questions (hidden by default)")
     make.add_argument("--idle-minutes", type=float, default=30, help="an open form idle this long is abandoned")
+    make.add_argument("--max-items", type=int, default=300, help="list at most this many conversations, newest first")
     serve = commands.add_parser("serve", help="serve the page and its save buttons")
     serve.add_argument("--out", type=Path, default=ROOT / "results" / "review")
     serve.add_argument("--endpoints", type=Path, default=Path("endpoints.yml"))
@@ -57,7 +58,8 @@ def main(argv: Optional[list] = None) -> int:
     started = time.monotonic()
     summary = build(args.out, endpoints=args.endpoints, domain=args.domain, model=args.model,
                     app_store=_store(args.app_db_url), reports=not args.no_reports,
-                    show_answers=args.show_answers, idle_seconds=args.idle_minutes * 60)
+                    show_answers=args.show_answers, idle_seconds=args.idle_minutes * 60,
+                    max_items=args.max_items)
     print(f"{summary.flagged} of {summary.conversations} conversations need attention "
           f"({', '.join(f'{k} {n}' for k, n in summary.kinds.items()) or 'none'}); "
           f"{summary.funnels} funnels; {time.monotonic() - started:.0f} s")

@@ -13,7 +13,7 @@ from review.conversations import load_conversations
 from review.edits import ROOT, learnable_intents
 from review.findings import IDLE_SECONDS, findings
 from review.funnel import funnels as make_funnels
-from review.page import render
+from review.page import MAX_ITEMS, render
 
 
 @dataclass
@@ -58,7 +58,8 @@ def reports_html(out_dir: Path, model: Path, project: Path) -> str:
 def build(out_dir: Path, *, endpoints: Path, domain: Path = ROOT / "domain.yml",
           model: Path = ROOT / "models" / "seva.tar.gz", app_store: Any = None, reports: bool = True,
           show_answers: bool = False,
-          idle_seconds: float = IDLE_SECONDS, now: Optional[float] = None, project: Path = ROOT) -> Summary:
+          idle_seconds: float = IDLE_SECONDS, now: Optional[float] = None, project: Path = ROOT,
+          max_items: int = MAX_ITEMS) -> Summary:
     catalog = _catalog()
     conversations = load_conversations(endpoints, domain, catalog, app_store)
     now = time.time() if now is None else now
@@ -68,7 +69,7 @@ def build(out_dir: Path, *, endpoints: Path, domain: Path = ROOT / "domain.yml",
     section = reports_html(out_dir, model, project) if reports else \
         "<p>Not built this time (--no-reports): run <code>make review</code> for them.</p>"
     page = render(conversations, found, funnel_list, learnable_intents(project), section, catalog, now,
-                  show_answers=show_answers)
+                  show_answers=show_answers, max_items=max_items)
     target = out_dir / "index.html"
     partial = target.with_suffix(".html.partial")
     partial.write_text(page, encoding="utf-8")

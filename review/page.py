@@ -131,17 +131,24 @@ def _funnel_html(funnel: Funnel, catalog: Optional[Catalog]) -> str:
             f'<tr><th>step</th><th>reached</th><th>of started</th><th>left here</th></tr>{"".join(rows)}</table>')
 
 
+MAX_ITEMS = 300  # a page a browser still opens at once (about 4 MB); the counts cover them all
+
+
 def render(conversations: Iterable[Conversation], found: Dict[str, List[Finding]], funnels: List[Funnel],
            intents: Sequence[str], reports_html: str, catalog: Optional[Catalog], built_at: float,
-           show_answers: bool = False) -> str:
+           show_answers: bool = False, max_items: int = MAX_ITEMS) -> str:
     conversations = list(conversations)
     flagged = sorted((c for c in conversations if found.get(c.id)), key=lambda c: c.last_time, reverse=True)
+    shown = flagged[:max_items]
     counts = Counter(k for c in flagged for k in {f.kind for f in found[c.id]})
     kind_options = "".join(f'<option value="{k}">{_e(label)} ({counts.get(k, 0)})</option>'
                            for k, label in KINDS.items())
     language_options = "".join(f'<option value="{k}">{_e(v)}</option>' for k, v in LANGUAGE_NAMES.items())
-    items = "".join(_item_html(c, found[c.id], intents, show_answers, catalog) for c in flagged) or \
+    items = "".join(_item_html(c, found[c.id], intents, show_answers, catalog) for c in shown) or \
         '<p class="empty">No conversation needs attention.</p>'
+    if len(flagged) > len(shown):
+        items += (f'<p class="more">{len(flagged) - len(shown)} older conversations that need attention are not '
+                  f'shown: fix these first, or build with <code>--max-items</code>.</p>')
     funnel_tables = "".join(_funnel_html(f, catalog) for f in funnels) or "<p>No application form was started yet.</p>"
     privacy = ("Form answers are shown (built with --show-answers)." if show_answers else
                "Phone numbers are masked; answers to form questions are hidden.")

@@ -945,3 +945,46 @@ def test_a_form_answer_is_never_saved_as_an_nlu_example(tmp_path, project, no_va
     assert not_an_answer[0] in (200, 422), not_an_answer  # "cancel" said inside the form is no answer
     reviewed = project / "data" / "reviewed" / "or.yml"
     assert not reviewed.exists() or ODIA_NAME not in reviewed.read_text(encoding="utf-8")
+
+
+def test_conversations_are_read_from_a_postgresql_tracker_store(tmp_path, postgres_db):
+    """endpoints.yml decides the store: the same reading works on PostgreSQL as on SQLite."""
+    import urllib.parse
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import Event
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from review.conversations import load_conversations
+
+    parts = urllib.parse.urlsplit(postgres_db)
+    entry = {"type": "SQL", "dialect": "postgresql", "url": parts.hostname, "port": parts.port,
+             "db": parts.path.lstrip("/"), "username": urllib.parse.unquote(parts.username or "")}
+    if parts.password:
+        entry["password"] = urllib.parse.unquote(parts.password)
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(yaml.safe_dump({"tracker_store": entry}), encoding="utf-8")
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    store = SQLTrackerStore(domain, host=entry["url"], **{k: v for k, v in entry.items() if k not in ("type", "url")})
+    chat = abandoned_form()
+    asyncio.run(store.save(DialogueStateTracker.from_events(
+        SENDER, [Event.from_parameters(e) for e in chat.events], domain.slots)))
+    store.engine.dispose()
+
+    [conversation] = load_conversations(endpoints, ROOT / "domain.yml", default_catalog())
+    assert conversation.sender_id == SENDER
+    assert [f.kind for f in findings(conversation, conversation.last_time)] == ["abandoned_form"]
+    assert [t.text for t in conversation.turns][-1] == chat.events[max(
+        i for i, e in enumerate(chat.events) if e["event"] == "user")]["text"]
+
+
+def test_the_page_lists_at_most_max_items_newest_and_says_how_many_more(three_conversations):
+    now = START + 10_000
+    form, fallback, _ = three_conversations
+    found = {c.id: findings(c, now) for c in three_conversations}
+    page = render(three_conversations, found, [], ["greet"], "", CATALOG, now, max_items=1)
+    assert [a[0] for a in articles(page)] == [fallback.id]  # the newer of the two that need attention
+    assert "1 older conversations that need attention are not shown" in page
+    everything = render(three_conversations, found, [], ["greet"], "", CATALOG, now)
+    assert [a[0] for a in articles(everything)] == [fallback.id, form.id] and 'class="more"' not in everything
