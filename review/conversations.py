@@ -19,11 +19,14 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from seva.catalog import Catalog
-from seva.language import romanised_language
-from seva.textnorm import DEVANAGARI, ODIA, script_of
+from seva.language import detect
+from seva.textnorm import LATIN, script_of
 
 FORMS = ("en", "hi", "hi-latn", "or", "or-latn")  # the language forms of tests/nlu/ and data/reviewed/
 FORM_ANSWER_SLOTS = ("field_answer", "confirm_answer", "grievance_reference", "grievance_details")
+# Of those, the questions whose answers are the citizen's own data (a name, an address, an
+# income, a complaint): hidden on the page, never written into examples or test stories.
+REDACTED_ANSWER_SLOTS = ("field_answer", "grievance_reference", "grievance_details")
 # Slots a form sets when it takes a message as an answer to its question, or refuses it as
 # one: such a message is personal (a name, an address, an income, a complaint).
 ANSWER_EVIDENCE_SLOTS = ("answers", "field_failures", "voice_answered", "confirm_answer", "grievance_reference",
@@ -53,12 +56,10 @@ def language_form(text: str, conversation_language: Optional[str]) -> Optional[s
     say so, else it takes the conversation's language (romanised) or English."""
     if not text or text.startswith("/"):
         return None
-    script = script_of(text)
-    if script == ODIA:
-        return "or"
-    if script == DEVANAGARI:
-        return "hi"
-    romanised = romanised_language(text) or (conversation_language if conversation_language in ("hi", "or") else None)
+    language = detect(text)  # seva/language.py: the script, or the words only one language uses
+    if script_of(text) != LATIN:
+        return language
+    romanised = language or (conversation_language if conversation_language in ("hi", "or") else None)
     return f"{romanised}-latn" if romanised else "en"
 
 
@@ -86,6 +87,11 @@ class Turn:
     @property
     def payload(self) -> bool:
         return self.text.startswith("/")
+
+    @property
+    def personal(self) -> bool:
+        """An answer (taken or refused) to a question asking for the citizen's own data."""
+        return self.answer_slot in REDACTED_ANSWER_SLOTS
 
 
 @dataclass
@@ -279,7 +285,8 @@ def sqlite_missing(config: Any) -> bool:
     return db != ":memory:" and not Path(db).exists()
 
 
-async def _read_trackers(endpoints: Path, domain_path: Path) -> List[Tuple[str, List[Dict[str, Any]]]]:
+def open_tracker_store(endpoints: Path, domain_path: Path) -> Any:
+    """Rasa's tracker store as ``endpoints`` configures it, or None when it holds nothing yet."""
     from rasa.core.tracker_store import TrackerStore
     from rasa.shared.core.domain import Domain
     from rasa.utils.endpoints import read_endpoint_config
@@ -287,15 +294,37 @@ async def _read_trackers(endpoints: Path, domain_path: Path) -> List[Tuple[str, 
     silence_rasa_logs()
     config = read_endpoint_config(str(endpoints), "tracker_store")
     if config is None or sqlite_missing(config):
+        return None
+    return TrackerStore.create(config, Domain.load(str(domain_path)))
+
+
+async def _events(store: Any, key: str) -> Optional[List[Dict[str, Any]]]:
+    tracker = await store.retrieve_full_tracker(key)
+    return None if tracker is None else [event.as_dict() for event in tracker.events]
+
+
+async def _read_trackers(endpoints: Path, domain_path: Path) -> List[Tuple[str, List[Dict[str, Any]]]]:
+    store = open_tracker_store(endpoints, domain_path)
+    if store is None:
         return []
-    domain = Domain.load(str(domain_path))
-    store = TrackerStore.create(config, domain)
     out = []
     for key in sorted(await store.keys()):
-        tracker = await store.retrieve_full_tracker(key)
-        if tracker is not None:
-            out.append((str(key), [event.as_dict() for event in tracker.events]))
+        events = await _events(store, key)
+        if events is not None:
+            out.append((str(key), events))
     return out
+
+
+async def find_conversation(endpoints: Path, domain_path: Path, wanted: str
+                            ) -> Optional[Tuple[str, List[Dict[str, Any]]]]:
+    """(sender id, events) of the conversation whose id (``conversation_id``) is ``wanted``."""
+    store = open_tracker_store(endpoints, domain_path)
+    for key in await store.keys() if store is not None else []:
+        if conversation_id(str(key)) == wanted:
+            events = await _events(store, key)
+            if events is not None:
+                return str(key), events
+    return None
 
 
 def read_trackers(endpoints: Path, domain_path: Path) -> List[Tuple[str, List[Dict[str, Any]]]]:

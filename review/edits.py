@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import yaml
 
-from review.conversations import FORMS, conversation_id, taken_as_answer
+from review.conversations import FORMS, conversation_id, parse_conversation
 
 ROOT = Path(__file__).resolve().parent.parent
 REVIEWED_DIR = Path("data") / "reviewed"
@@ -41,7 +41,6 @@ NOT_LEARNT = {
     "switch_form": "sent by a button only",
     "request_receipt": "found by keywords (config.yml, KeywordIntent), not learnt from examples",
 }
-REDACTED_ANSWER_SLOTS = ("field_answer", "grievance_reference", "grievance_details")
 _ENTITY_MARKUP = re.compile(r"\[[^\]]*\]\s*[({]")
 _HEADER = ('version: "3.1"\n\n'
            "# NLU examples saved from real conversations on the review page (make review),\n"
@@ -185,8 +184,8 @@ def story_events(events: List[Dict[str, Any]], domain: Any) -> List[Any]:
 
     start = max((i for i, e in enumerate(events) if e.get("event") == "session_started"), default=-1)
     steering = {name for name, slot in ((s.name, s) for s in domain.slots) if slot.influence_conversation}
+    personal = {t.event_index for t in parse_conversation("", events, None).turns if t.personal}
     out: List[Any] = []
-    requested: Optional[str] = None
     for position in range(start + 1, len(events)):
         event = Event.from_parameters(events[position])
         if event is None or isinstance(event, SessionStarted):
@@ -195,28 +194,15 @@ def story_events(events: List[Dict[str, Any]], domain: Any) -> List[Any]:
             if event.action_name == "action_listen":
                 out.append(event)
             continue
-        if isinstance(event, SlotSet):
-            if event.key == "requested_slot":
-                requested = event.value
-            if event.key != "requested_slot" and event.key not in steering:
-                continue
-        if isinstance(event, UserUttered):
-            if requested in REDACTED_ANSWER_SLOTS and _answering(out) and taken_as_answer(events, position):
-                event = UserUttered(text=None, intent=event.intent, entities=[],
-                                    parse_data=None, timestamp=event.timestamp)
+        if isinstance(event, SlotSet) and event.key != "requested_slot" and event.key not in steering:
+            continue
+        if isinstance(event, UserUttered) and position in personal:
+            event = UserUttered(text=None, intent=event.intent, entities=[], parse_data=None, timestamp=event.timestamp)
         if type(event).__name__ in ("BotUttered", "ActionExecutionRejected", "LoopInterrupted",
                                     "UserUtteranceReverted", "ActionReverted", "FollowupAction"):
             continue
         out.append(event)
     return out
-
-
-def _answering(events_so_far: List[Any]) -> bool:
-    """Whether a form is active at this point (the citizen is answering its question)."""
-    from rasa.shared.core.events import ActiveLoop
-
-    loops = [e for e in events_so_far if isinstance(e, ActiveLoop)]
-    return bool(loops and loops[-1].name)
 
 
 def save_story(project: Path, sender_id: str, events: List[Dict[str, Any]], title: str) -> Saved:

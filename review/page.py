@@ -14,7 +14,6 @@ from collections import Counter
 from typing import Dict, Iterable, List, Optional, Sequence, Set
 
 from review.conversations import Conversation, Turn, mask_phones
-from review.edits import REDACTED_ANSWER_SLOTS
 from review.findings import KINDS, LOW_CONFIDENCE, Finding
 from review.funnel import Funnel
 from seva.catalog import Catalog
@@ -39,7 +38,7 @@ def languages_of(conversation: Conversation) -> Set[str]:
 
 
 def _hidden_answers(conversation: Conversation) -> List[str]:
-    texts = {t.text.strip() for t in conversation.turns if t.answer_slot in REDACTED_ANSWER_SLOTS and not t.payload}
+    texts = {t.text.strip() for t in conversation.turns if t.personal and not t.payload}
     return sorted((t for t in texts if len(t) >= 2), key=len, reverse=True)
 
 
@@ -53,7 +52,7 @@ def _redact(text: str, hidden: Sequence[str]) -> str:
 
 def _turn_html(turn: Turn, flagged: List[Finding], intents: Sequence[str], show_answers: bool,
                hidden: Sequence[str]) -> str:
-    redacted = turn.answer_slot in REDACTED_ANSWER_SLOTS and not turn.payload and not show_answers
+    redacted = turn.personal and not turn.payload and not show_answers
     if redacted:
         said = f'<span class="redacted">answer to “{_e(turn.question or turn.answer_slot or "?")}” (hidden)</span>'
     else:
@@ -76,7 +75,7 @@ def _turn_html(turn: Turn, flagged: List[Finding], intents: Sequence[str], show_
         bots.append(f'<div class="bot"><span class="response">{_e(response)}</span> {_e(text)}</div>')
     notes = "".join(f'<div class="finding-note">⚠ {_e(KINDS[f.kind])}: {_e(f.detail)}</div>' for f in flagged)
     save = ""
-    if not turn.payload and turn.form and turn.answer_slot not in REDACTED_ANSWER_SLOTS:  # answers stay out of data/
+    if not turn.payload and turn.form and not turn.personal:  # answers stay out of data/
         guess = turn.intent if turn.intent in intents else (turn.ranking[1][0] if len(turn.ranking) > 1 else "")
         options = "".join(f'<option value="{_e(i)}"{" selected" if i == guess else ""}>{_e(i)}</option>'
                           for i in intents)

@@ -19,7 +19,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 from aiohttp import web
 
 from review import edits
-from review.conversations import FORMS, conversation_id, language_form, taken_as_answer
+from review.conversations import FORMS, find_conversation, parse_conversation
 
 MAX_BODY = 4096
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -99,16 +99,15 @@ class ReviewSite:
         body = await self._body(request)
         sender_id, events = await self._conversation(body["conversation"])
         index = body.get("event")
-        if not isinstance(index, int) or not 0 <= index < len(events) or events[index].get("event") != "user":
+        turn = next((t for t in parse_conversation(sender_id, events, None).turns if t.event_index == index), None)
+        if turn is None:
             raise _refuse(400, "that is not a message from the citizen")
-        if _form_answer(events, index):
+        if turn.personal:
             raise _refuse(400, "an answer to a form question is the citizen's own data (a name, an address): "
                                "it does not go into the training data")
-        text = str(events[index].get("text") or "")
-        language = _language_before(events, index)
-        form = body.get("form") if body.get("form") in FORMS else language_form(text, language)
+        form = body.get("form") if body.get("form") in FORMS else turn.form
         intent = str(body.get("intent") or "")
-        return await self._edit(edits.save_example, self.project, text, intent, form or "en")
+        return await self._edit(edits.save_example, self.project, turn.text, intent, form or "en")
 
     async def _save_story(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)
@@ -130,48 +129,3 @@ _ERRORS = {400: web.HTTPBadRequest, 404: web.HTTPNotFound, 415: web.HTTPUnsuppor
 def _refuse(status: int, message: str) -> web.HTTPException:
     """An error the page shows as it is (JSON with the message)."""
     return _ERRORS[status](text=json.dumps({"saved": False, "message": message}), content_type="application/json")
-
-
-def _form_answer(events: List[Dict[str, Any]], index: int) -> bool:
-    """Whether the user message at ``index`` answered (or tried to) a question asking for personal data."""
-    active, requested = None, None
-    for event in events[:index]:
-        if event.get("event") == "active_loop":
-            active = event.get("name")
-        elif event.get("event") == "slot" and event.get("name") == "requested_slot":
-            requested = event.get("value")
-        elif event.get("event") in ("restart", "session_started"):
-            active, requested = None, None
-    return bool(active) and requested in edits.REDACTED_ANSWER_SLOTS and taken_as_answer(events, index)
-
-
-def _language_before(events: List[Dict[str, Any]], index: int) -> Optional[str]:
-    language = None
-    for event in events[:index]:
-        if event.get("event") == "slot" and event.get("name") == "language":
-            language = event.get("value")
-        elif event.get("event") == "restart":
-            language = None
-    return language
-
-
-async def find_conversation(endpoints: Path, domain_path: Path, wanted: str
-                            ) -> Optional[Tuple[str, List[Dict[str, Any]]]]:
-    """(sender id, events) of the conversation whose id (``conversation_id``) is ``wanted``."""
-    from rasa.core.tracker_store import TrackerStore
-    from rasa.shared.core.domain import Domain
-    from rasa.utils.endpoints import read_endpoint_config
-
-    from review.conversations import silence_rasa_logs, sqlite_missing
-
-    silence_rasa_logs()
-    config = read_endpoint_config(str(endpoints), "tracker_store")
-    if config is None or sqlite_missing(config):
-        return None
-    store = TrackerStore.create(config, Domain.load(str(domain_path)))
-    for key in await store.keys():
-        if conversation_id(str(key)) == wanted:
-            tracker = await store.retrieve_full_tracker(key)
-            if tracker is not None:
-                return str(key), [event.as_dict() for event in tracker.events]
-    return None
